@@ -1,0 +1,59 @@
+#pragma once
+// The internal kernel interface: what the metrics (semantics) ask of the kernels (speed).
+// One KernelTable per compiled instruction set; kernels() returns the one chosen for this process.
+// A kernel never knows about sample weights, shapes or options beyond the LossParams below.
+#include <cstddef>
+#include <cstdint>
+
+namespace xent::detail {
+
+enum class DType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16 };
+
+// A block of rows: element (r, k) is at data[r * row_stride + k * class_stride] (in elements).
+// Either class_stride == 1 (contiguous rows, class axis last) or row_stride == 1 (the rows of a
+// block are consecutive positions after a class axis that is not last: classes interleaved).
+struct Rows {
+  const void* data = nullptr;
+  DType type = DType::f32;  // f32, f16 or bf16
+  std::size_t rows = 0;
+  std::size_t classes = 0;
+  std::size_t row_stride = 0;
+  std::size_t class_stride = 1;
+};
+
+struct LossParams {
+  bool from_logits = false;
+  float label_smoothing = 0.0f;  // validated in [0, 1] by the caller
+};
+
+// At most this many rows per call, so per-row outputs fit on the caller's stack.
+inline constexpr std::size_t kMaxBlockRows = 256;
+
+struct KernelTable {
+  const char* name;  // "avx512", "avx2", "sse2", "neon64", "neon", "scalar"
+
+  // The public kernels of <xent/kernels.hpp>.
+  void (*log)(const float* x, float* out, std::size_t n) noexcept;
+  float (*logsumexp)(const void* x, DType type, std::size_t n) noexcept;
+  void (*log_softmax)(const float* x, float* out, std::size_t n) noexcept;
+  void (*widen_f16)(const std::uint16_t* x, float* out, std::size_t n) noexcept;
+  void (*widen_bf16)(const std::uint16_t* x, float* out, std::size_t n) noexcept;
+
+  // Per-row sparse loss (SEMANTICS.md), rows <= kMaxBlockRows. labels[r] is in [0, K) (validated
+  // by the caller) or -1 for an ignored row, whose loss is exactly 0.
+  void (*sparse_rows)(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                      float* loss) noexcept;
+  // Per-row categorical loss; truth has pred's geometry (its own dtype), rows <= kMaxBlockRows.
+  void (*categorical_rows)(const Rows& pred, const Rows& truth, const LossParams& params,
+                           float* loss) noexcept;
+  // Per-class shares of the categorical loss: class_total[k] += row_weight[r] * (-t'_k * log q_k)
+  // (logits: t'_k * (log S - (z_k - max))), accumulated in double.
+  void (*categorical_class_shares)(const Rows& pred, const Rows& truth, const LossParams& params,
+                                   const float* row_weight, double* class_total) noexcept;
+};
+
+// The table chosen for this process: on x86 the best the CPU runs, lowered by XENT_ISA; on ARM
+// the NEON table when compiled in; otherwise the scalar table. Chosen once, thread-safe.
+const KernelTable& kernels() noexcept;
+
+}  // namespace xent::detail

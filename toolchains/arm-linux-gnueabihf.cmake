@@ -1,0 +1,16 @@
+# Debian's cross g++ 12 for 32-bit ARMv7 hard-float with NEON (VFPv4) and IEEE half floats;
+# tests run under qemu-user on a pinned Cortex-A7. Without -mfpu=neon-vfpv4 xsimd declares no batch.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR armv7)
+set(XENT_TRIPLE arm-linux-gnueabihf)
+set(CMAKE_C_COMPILER   ${XENT_TRIPLE}-gcc)
+set(CMAKE_CXX_COMPILER ${XENT_TRIPLE}-g++)
+set(_xent_arm_flags "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -mfp16-format=ieee")
+set(CMAKE_C_FLAGS_INIT   "${_xent_arm_flags}")
+set(CMAKE_CXX_FLAGS_INIT "${_xent_arm_flags}")
+set(CMAKE_FIND_ROOT_PATH /usr/${XENT_TRIPLE})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm;-cpu;cortex-a7;-L;/usr/${XENT_TRIPLE})
