@@ -1,0 +1,148 @@
+#pragma once
+// The bridge between the typed templates of metrics.hpp / losses.hpp and the one compiled core
+// (src/plan.cpp, src/update.cpp, src/serialize.cpp). Not part of the public API: names here may
+// change. Every typed view becomes an Erased (pointer, element tag, shape), so the 3 x 5 x 3
+// combinations of element types share one copy of the code.
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "xent/half.hpp"
+#include "xent/options.hpp"
+#include "xent/shape.hpp"
+#include "xent/status.hpp"
+
+namespace xent::detail {
+
+// Same values as the kernels' DType (src/kernels/kernel_table.hpp); the core checks that.
+enum class ElemType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, unsupported };
+
+template <class T>
+constexpr ElemType elem_type_of() noexcept {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_same_v<U, float>) return ElemType::f32;
+  else if constexpr (std::is_same_v<U, float16>) return ElemType::f16;
+  else if constexpr (std::is_same_v<U, bfloat16>) return ElemType::bf16;
+  // Integers by size and signedness, so int / long / long long all find their tag.
+  else if constexpr (std::is_integral_v<U> && std::is_signed_v<U> && sizeof(U) == 4) return ElemType::i32;
+  else if constexpr (std::is_integral_v<U> && std::is_signed_v<U> && sizeof(U) == 8) return ElemType::i64;
+  else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U> && sizeof(U) == 1 &&
+                     !std::is_same_v<U, bool>) return ElemType::u8;
+  else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U> && sizeof(U) == 2) return ElemType::u16;
+  else return ElemType::unsupported;
+}
+
+template <class T>
+inline constexpr bool kIsFloatElem =
+    elem_type_of<T>() == ElemType::f32 || elem_type_of<T>() == ElemType::f16 || elem_type_of<T>() == ElemType::bf16;
+template <class T>
+inline constexpr bool kIsLabelElem = elem_type_of<T>() == ElemType::f32 || elem_type_of<T>() == ElemType::i32 ||
+                                     elem_type_of<T>() == ElemType::i64 || elem_type_of<T>() == ElemType::u8 ||
+                                     elem_type_of<T>() == ElemType::u16;
+
+struct Erased {
+  const void* data = nullptr;
+  ElemType type = ElemType::f32;
+  Shape shape;
+};
+
+template <class T>
+constexpr Erased erase(const View<T>& v) noexcept {
+  return Erased{static_cast<const void*>(v.data), elem_type_of<T>(), v.shape};
+}
+
+enum class Kind : std::uint8_t { categorical = 1, sparse = 2 };
+
+// Both metrics' options in one shape, so plan, commit and serialization are shared.
+struct CoreOptions {
+  Kind kind = Kind::categorical;
+  bool from_logits = false;
+  float label_smoothing = 0.0f;
+  int axis = -1;
+  NanPolicy nan_policy = NanPolicy::propagate;
+  bool per_class = false;
+  bool has_ignore = false;
+  std::int64_t ignore_class = 0;
+};
+
+constexpr CoreOptions core_options(const CategoricalOptions& o) noexcept {
+  CoreOptions c;
+  c.kind = Kind::categorical;
+  c.from_logits = o.from_logits;
+  c.label_smoothing = o.label_smoothing;
+  c.axis = o.axis;
+  c.nan_policy = o.nan_policy;
+  c.per_class = o.per_class;
+  return c;
+}
+constexpr CoreOptions core_options(const SparseOptions& o) noexcept {
+  CoreOptions c;
+  c.kind = Kind::sparse;
+  c.from_logits = o.from_logits;
+  c.label_smoothing = o.label_smoothing;
+  c.axis = o.axis;
+  c.nan_policy = o.nan_policy;
+  c.per_class = o.per_class;
+  c.has_ignore = o.ignore_class.has_value();
+  c.ignore_class = o.ignore_class.value_or(0);
+  return c;
+}
+
+// The mutable state the core updates. class_total / class_count are null when capacity == 0.
+struct Accumulators {
+  double* total;
+  double* count;
+  double* class_total;
+  double* class_count;
+  std::size_t capacity;  // MaxClasses
+};
+
+// One metric update: plan (every check), row blocks through the kernels, commit on success only.
+// weight may be null (no sample_weight).
+Status update(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+              const Accumulators& acc) noexcept;
+
+// Per-element losses (reduction none) into out[0 .. size of V).
+Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
+              std::size_t out_size) noexcept;
+
+// Options equal in every field that changes the arithmetic (label_smoothing compared by bits).
+bool same_options(const CoreOptions& a, const CoreOptions& b) noexcept;
+
+// Adds other's sums into acc (same capacity, checked by the caller's types).
+void merge(const Accumulators& acc, const double* other_total, const double* other_count,
+           const double* other_class_total, const double* other_class_count) noexcept;
+
+constexpr std::size_t kSerialHeaderSize = 4 + 2 + 1 + 1 + 4 + 4 + 8 + 8 + 8 + 8;  // see serialize.cpp
+constexpr std::size_t serialized_size_for(std::size_t capacity) noexcept {
+  return kSerialHeaderSize + 16 * capacity + 4;
+}
+Status serialize(const CoreOptions& options, const double* total, const double* count, const double* class_total,
+                 const double* class_count, std::size_t capacity, unsigned char* out, std::size_t size) noexcept;
+Status deserialize(const CoreOptions& options, const Accumulators& acc, const unsigned char* in,
+                   std::size_t size) noexcept;
+
+// float(total / count), 0 when count == 0 (divide_no_nan).
+float mean_or_zero(double total, double count) noexcept;
+
+// Per-class storage, inline; nothing at all for MaxClasses == 0.
+template <std::size_t N>
+struct ClassStore {
+  double total[N] = {};
+  double count[N] = {};
+  constexpr double* total_ptr() noexcept { return total; }
+  constexpr double* count_ptr() noexcept { return count; }
+  constexpr const double* total_ptr() const noexcept { return total; }
+  constexpr const double* count_ptr() const noexcept { return count; }
+};
+template <>
+struct ClassStore<0> {
+  constexpr double* total_ptr() noexcept { return nullptr; }
+  constexpr double* count_ptr() noexcept { return nullptr; }
+  constexpr const double* total_ptr() const noexcept { return nullptr; }
+  constexpr const double* count_ptr() const noexcept { return nullptr; }
+};
+
+inline constexpr std::size_t kNameSize = 64;
+
+}  // namespace xent::detail

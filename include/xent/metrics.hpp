@@ -1,0 +1,178 @@
+#pragma once
+// Keras's CategoricalCrossentropy and SparseCategoricalCrossentropy metrics (SEMANTICS.md).
+// The templates only turn typed views into type-erased ones; all the work is one compiled core
+// shared by both metrics (src/plan.cpp, src/update.cpp, src/serialize.cpp).
+//
+// MaxClasses == 0: any number of classes, no per-class storage.
+// MaxClasses  > 0: at most that many classes (Status::too_many_classes beyond), per-class totals
+//                  and counts inline (options.per_class).
+// Every object is trivially destructible, allocation-free, usable in static storage; not thread-safe.
+#include <cstddef>
+#include <cstdint>
+
+#include "xent/detail/core.hpp"
+#include "xent/half.hpp"
+#include "xent/options.hpp"
+#include "xent/shape.hpp"
+#include "xent/status.hpp"
+
+namespace xent {
+namespace detail {
+
+// The part both metrics share: name, sums, per-class sums. Options live in the derived class
+// because their public types differ.
+template <std::size_t MaxClasses>
+class MetricState {
+ public:
+  float result() const noexcept { return mean_or_zero(total_, count_); }
+  double total() const noexcept { return total_; }
+  double count() const noexcept { return count_; }
+  void reset_state() noexcept {
+    total_ = 0.0;
+    count_ = 0.0;
+    classes_ = ClassStore<MaxClasses>{};
+  }
+  void reset_states() noexcept { reset_state(); }  // the TF 2.4 name
+  const char* name() const noexcept { return name_; }
+  // Per-class mean (options.per_class); 0 when the class has no weight yet or k is out of range.
+  float per_class_result(std::size_t k) const noexcept {
+    if constexpr (MaxClasses == 0) {
+      (void)k;
+      return 0.0f;
+    } else {
+      return k < MaxClasses ? mean_or_zero(classes_.total[k], classes_.count[k]) : 0.0f;
+    }
+  }
+  double per_class_count(std::size_t k) const noexcept {
+    if constexpr (MaxClasses == 0) {
+      (void)k;
+      return 0.0;
+    } else {
+      return k < MaxClasses ? classes_.count[k] : 0.0;
+    }
+  }
+  double per_class_total(std::size_t k) const noexcept {
+    if constexpr (MaxClasses == 0) {
+      (void)k;
+      return 0.0;
+    } else {
+      return k < MaxClasses ? classes_.total[k] : 0.0;
+    }
+  }
+  static constexpr std::size_t max_classes = MaxClasses;
+  static constexpr std::size_t serialized_size = serialized_size_for(MaxClasses);
+
+ protected:
+  constexpr explicit MetricState(const char* name) noexcept {
+    std::size_t i = 0;
+    if (name != nullptr)
+      for (; i + 1 < kNameSize && name[i] != '\0'; ++i) name_[i] = name[i];
+    for (; i < kNameSize; ++i) name_[i] = '\0';
+  }
+  Accumulators accumulators() noexcept {
+    return Accumulators{&total_, &count_, classes_.total_ptr(), classes_.count_ptr(), MaxClasses};
+  }
+  Status merge_from(const CoreOptions& mine, const CoreOptions& theirs, const MetricState& other) noexcept {
+    if (!same_options(mine, theirs)) return Status::incompatible_state;
+    merge(accumulators(), &other.total_, &other.count_, other.classes_.total_ptr(), other.classes_.count_ptr());
+    return Status::ok;
+  }
+  Status serialize_with(const CoreOptions& options, unsigned char* out, std::size_t capacity) const noexcept {
+    return detail::serialize(options, &total_, &count_, classes_.total_ptr(), classes_.count_ptr(), MaxClasses,
+                             out, capacity);
+  }
+
+ private:
+  char name_[kNameSize] = {};
+  double total_ = 0.0;
+  double count_ = 0.0;
+  ClassStore<MaxClasses> classes_{};
+};
+
+}  // namespace detail
+
+// y_true one-hot or soft (same shape and any float type as y_pred), y_pred float/float16/bfloat16.
+template <std::size_t MaxClasses = 0>
+class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
+ public:
+  using Options = CategoricalOptions;
+  constexpr explicit CategoricalCrossentropy(const CategoricalOptions& options = {},
+                                             const char* name = "categorical_crossentropy") noexcept
+      : detail::MetricState<MaxClasses>(name), options_(options) {}
+
+  template <class T, class P>
+  [[nodiscard]] Status update_state(View<T> y_true, View<P> y_pred) noexcept {
+    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  template <class T, class P, class W>
+  [[nodiscard]] Status update_state(View<T> y_true, View<P> y_pred, View<W> sample_weight) noexcept {
+    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Same kind, options and MaxClasses (the type) else Status::incompatible_state.
+  [[nodiscard]] Status merge_state(const CategoricalCrossentropy& other) noexcept {
+    return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
+  }
+  const CategoricalOptions& options() const noexcept { return options_; }
+  // Little-endian, versioned, checksummed; serialized_size bytes; the same bytes on every target.
+  [[nodiscard]] Status serialize(unsigned char* out, std::size_t capacity) const noexcept {
+    return this->serialize_with(detail::core_options(options_), out, capacity);
+  }
+  // Replaces total/count (and per-class sums) by the serialized ones; kind, options and capacity
+  // must match (incompatible_state), the bytes must pass their checks (corrupt_state).
+  [[nodiscard]] Status deserialize(const unsigned char* in, std::size_t size) noexcept {
+    return detail::deserialize(detail::core_options(options_), this->accumulators(), in, size);
+  }
+
+ private:
+  CategoricalOptions options_;
+};
+
+// y_true integer class indices (int32, int64, uint8, uint16, or float truncated toward zero).
+template <std::size_t MaxClasses = 0>
+class SparseCategoricalCrossentropy : public detail::MetricState<MaxClasses> {
+ public:
+  using Options = SparseOptions;
+  constexpr explicit SparseCategoricalCrossentropy(const SparseOptions& options = {},
+                                                   const char* name = "sparse_categorical_crossentropy") noexcept
+      : detail::MetricState<MaxClasses>(name), options_(options) {}
+
+  template <class L, class P>
+  [[nodiscard]] Status update_state(View<L> y_true, View<P> y_pred) noexcept {
+    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
+    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  template <class L, class P, class W>
+  [[nodiscard]] Status update_state(View<L> y_true, View<P> y_pred, View<W> sample_weight) noexcept {
+    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
+    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  [[nodiscard]] Status merge_state(const SparseCategoricalCrossentropy& other) noexcept {
+    return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
+  }
+  const SparseOptions& options() const noexcept { return options_; }
+  [[nodiscard]] Status serialize(unsigned char* out, std::size_t capacity) const noexcept {
+    return this->serialize_with(detail::core_options(options_), out, capacity);
+  }
+  [[nodiscard]] Status deserialize(const unsigned char* in, std::size_t size) noexcept {
+    return detail::deserialize(detail::core_options(options_), this->accumulators(), in, size);
+  }
+
+ private:
+  SparseOptions options_;
+};
+
+}  // namespace xent

@@ -1,0 +1,235 @@
+// The plan: every error of an update is found here, before any arithmetic, so an update that
+// fails leaves the metric's state exactly as it was.
+#include "plan.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "xent/half.hpp"
+
+namespace xent::detail {
+namespace {
+
+static_assert(static_cast<int>(ElemType::f32) == static_cast<int>(DType::f32) &&
+                  static_cast<int>(ElemType::f16) == static_cast<int>(DType::f16) &&
+                  static_cast<int>(ElemType::bf16) == static_cast<int>(DType::bf16) &&
+                  static_cast<int>(ElemType::i32) == static_cast<int>(DType::i32) &&
+                  static_cast<int>(ElemType::i64) == static_cast<int>(DType::i64) &&
+                  static_cast<int>(ElemType::u8) == static_cast<int>(DType::u8) &&
+                  static_cast<int>(ElemType::u16) == static_cast<int>(DType::u16),
+              "the public element tags must match the kernels' DType");
+
+constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
+
+bool is_float_type(ElemType t) noexcept { return t == ElemType::f32 || t == ElemType::f16 || t == ElemType::bf16; }
+
+std::size_t elem_bytes(ElemType t) noexcept {
+  switch (t) {
+    case ElemType::f16:
+    case ElemType::bf16:
+    case ElemType::u16: return 2;
+    case ElemType::u8: return 1;
+    case ElemType::i64: return 8;
+    default: return 4;
+  }
+}
+
+bool dims_equal(const std::size_t* a, const Shape& b, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// Sparse label shape (SEMANTICS.md): V; V + [1]; or y_pred's shape with the class axis set to 1.
+bool label_shape_ok(const Shape& label, const Shape& pred, std::size_t axis, const Plan& p) noexcept {
+  const std::size_t lr = label.rank();
+  if (lr == p.v_rank && dims_equal(p.v_dims, label, p.v_rank)) return true;
+  if (lr == p.v_rank + 1 && dims_equal(p.v_dims, label, p.v_rank) && label[p.v_rank] == 1) return true;
+  if (lr == pred.rank()) {
+    for (std::size_t i = 0; i < lr; ++i)
+      if (label[i] != (i == axis ? 1 : pred[i])) return false;
+    return true;
+  }
+  return false;
+}
+
+// The five weight rules of SEMANTICS.md, in order. Fills w_strides and group.
+Status plan_weight(const Shape& w, Plan& p) noexcept {
+  p.weighted = true;
+  for (std::size_t i = 0; i < kMaxRank; ++i) p.w_strides[i] = 0;
+  p.group = 1;
+  // Rule 1: a scalar applies to every element (all strides 0).
+  if (w.rank() == 0) return Status::ok;
+  // Rule 2: squeeze a trailing 1, or append one.
+  std::size_t dims[kMaxRank + 1] = {};
+  std::size_t rank = w.rank();
+  for (std::size_t i = 0; i < rank; ++i) dims[i] = w[i];
+  if (rank == p.v_rank + 1 && dims[rank - 1] == 1) {
+    --rank;
+  } else if (p.v_rank >= 1 && rank == p.v_rank - 1) {
+    dims[rank++] = 1;
+  }
+  // Row-major strides of the (possibly squeezed/expanded) weight; the trailing 1 changes none.
+  std::size_t strides[kMaxRank + 1] = {};
+  std::size_t s = 1;
+  for (std::size_t i = rank; i-- > 0;) {
+    strides[i] = s;
+    s *= dims[i] == 0 ? 1 : dims[i];
+  }
+  // Rule 3: same rank, each dim 1 or equal: broadcast.
+  if (rank == p.v_rank) {
+    bool ok = true;
+    for (std::size_t i = 0; i < rank; ++i) ok = ok && (dims[i] == 1 || dims[i] == p.v_dims[i]);
+    if (ok) {
+      for (std::size_t i = 0; i < rank; ++i) p.w_strides[i] = dims[i] == 1 ? 0 : strides[i];
+      return Status::ok;
+    }
+  }
+  // Rule 4: a prefix of V's shape: V averaged over the remaining trailing axes, then weighted.
+  if (rank < p.v_rank) {
+    bool ok = true;
+    for (std::size_t i = 0; i < rank; ++i) ok = ok && dims[i] == p.v_dims[i];
+    if (ok) {
+      for (std::size_t i = 0; i < rank; ++i) p.w_strides[i] = strides[i];
+      for (std::size_t i = rank; i < p.v_rank; ++i) p.group *= p.v_dims[i];
+      return Status::ok;
+    }
+  }
+  return Status::shape_mismatch;  // rule 5
+}
+
+template <class T>
+const T* typed(const Erased& e) noexcept {
+  return static_cast<const T*>(e.data);
+}
+
+// One label as an int64 class index, or false when it is a NaN/inf or unrepresentable float.
+bool label_value(const Erased& labels, std::size_t i, std::int64_t& out) noexcept {
+  switch (labels.type) {
+    case ElemType::i32: out = typed<std::int32_t>(labels)[i]; return true;
+    case ElemType::i64: out = typed<std::int64_t>(labels)[i]; return true;
+    case ElemType::u8: out = typed<std::uint8_t>(labels)[i]; return true;
+    case ElemType::u16: out = typed<std::uint16_t>(labels)[i]; return true;
+    case ElemType::f32: {
+      // Truncated toward zero, as Keras's cast; 2^63 is exactly representable as a float.
+      const float f = typed<float>(labels)[i];
+      if (!(std::fabs(f) < 9.2233720368547758e18f)) return false;  // NaN, inf, or too large
+      out = static_cast<std::int64_t>(f);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+Status check_labels(const CoreOptions& o, const Erased& labels, const Plan& p) noexcept {
+  const auto k = static_cast<std::int64_t>(p.classes);
+  for (std::size_t i = 0; i < p.elements; ++i) {
+    std::int64_t v = 0;
+    if (!label_value(labels, i, v)) return Status::label_out_of_range;
+    if (o.has_ignore && v == o.ignore_class) continue;  // never range-checked
+    if (v < 0 || v >= k) return Status::label_out_of_range;
+  }
+  return Status::ok;
+}
+
+Status check_weights_finite(const Erased& w) noexcept {
+  const std::size_t n = w.shape.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(load_weight(w, i))) return Status::non_finite_input;
+  return Status::ok;
+}
+
+}  // namespace
+
+double load_weight(const Erased& weight, std::size_t index) noexcept {
+  switch (weight.type) {
+    case ElemType::f16: return static_cast<double>(to_float(typed<float16>(weight)[index]));
+    case ElemType::bf16: return static_cast<double>(to_float(typed<bfloat16>(weight)[index]));
+    default: return static_cast<double>(typed<float>(weight)[index]);
+  }
+}
+
+void load_labels(const CoreOptions& o, const Erased& labels, std::size_t begin, std::size_t n,
+                 std::int32_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t v = 0;
+    (void)label_value(labels, begin + i, v);  // validated by make_plan
+    out[i] = (o.has_ignore && v == o.ignore_class) ? -1 : static_cast<std::int32_t>(v);
+  }
+}
+
+Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                 std::size_t capacity, Plan& p) noexcept {
+  // Options first: they are wrong whatever the data.
+  if (!(o.label_smoothing >= 0.0f && o.label_smoothing <= 1.0f)) return Status::invalid_option;  // NaN too
+  if (o.per_class && capacity == 0) return Status::invalid_option;
+  if (o.nan_policy != NanPolicy::propagate && o.nan_policy != NanPolicy::reject) return Status::invalid_option;
+
+  // Ranks.
+  const Shape& ps = y_pred.shape;
+  const std::size_t rank = ps.rank();
+  if (rank == 0 || rank > kMaxRank) return Status::rank_out_of_range;
+  if (y_true.shape.rank() > kMaxRank) return Status::rank_out_of_range;
+  if (weight != nullptr && weight->shape.rank() > kMaxRank) return Status::rank_out_of_range;
+  if (!is_float_type(y_pred.type)) return Status::invalid_option;
+  if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : y_true.type == ElemType::unsupported)
+    return Status::invalid_option;
+  if (weight != nullptr && !is_float_type(weight->type)) return Status::invalid_option;
+
+  // Class axis.
+  const auto irank = static_cast<long>(rank);
+  if (o.axis < -irank || o.axis >= irank) return Status::invalid_option;
+  const std::size_t axis = static_cast<std::size_t>(o.axis < 0 ? o.axis + irank : o.axis);
+  p.classes = ps[axis];
+  p.outer = 1;
+  p.inner = 1;
+  p.v_rank = 0;
+  for (std::size_t i = 0; i < rank; ++i) {
+    if (i == axis) continue;
+    p.v_dims[p.v_rank++] = ps[i];
+  }
+  // A shape whose element count does not fit in size_t describes no buffer.
+  if (ps.size() == kSizeMax) return Status::shape_mismatch;
+  for (std::size_t i = 0; i < axis; ++i) p.outer *= ps[i];
+  for (std::size_t i = axis + 1; i < rank; ++i) p.inner *= ps[i];
+  p.elements = p.outer * p.inner;
+  p.pred_elem_bytes = elem_bytes(y_pred.type);
+  p.truth_elem_bytes = elem_bytes(y_true.type);
+
+  // y_true's shape.
+  if (o.kind == Kind::categorical) {
+    if (y_true.shape != ps) return Status::shape_mismatch;
+  } else if (!label_shape_ok(y_true.shape, ps, axis, p)) {
+    return Status::shape_mismatch;
+  }
+  // sample_weight's shape.
+  p.weighted = false;
+  p.group = 1;
+  if (weight != nullptr) {
+    const Status s = plan_weight(weight->shape, p);
+    if (s != Status::ok) return s;
+  }
+
+  // Capacity: the kernels take class indices as int32.
+  if ((capacity > 0 && p.classes > capacity) ||
+      p.classes > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+    return Status::too_many_classes;
+  if (p.elements == 0) return Status::ok;  // zero rows: a successful no-op
+  if (p.classes == 0) return Status::no_classes;
+
+  if (y_pred.data == nullptr || y_true.data == nullptr) return Status::null_data;
+  if (weight != nullptr && weight->data == nullptr && weight->shape.size() > 0) return Status::null_data;
+
+  if (o.kind == Kind::sparse) {
+    const Status s = check_labels(o, y_true, p);
+    if (s != Status::ok) return s;
+  }
+  if (weight != nullptr && o.nan_policy == NanPolicy::reject) {
+    const Status s = check_weights_finite(*weight);
+    if (s != Status::ok) return s;
+  }
+  return Status::ok;
+}
+
+}  // namespace xent::detail
