@@ -4,8 +4,13 @@
 
 namespace xent::detail {
 
+const KernelTable& best_kernels() noexcept {
+  static const KernelTable& best = scalar::table();
+  return best;
+}
+
 const KernelTable& kernels() noexcept {
-  static const KernelTable& chosen = scalar::table();
+  static const KernelTable& chosen = best_kernels();
   return chosen;
 }
 

@@ -50,10 +50,18 @@ struct KernelTable {
   // (logits: t'_k * (log S - (z_k - max))), accumulated in double.
   void (*categorical_class_shares)(const Rows& pred, const Rows& truth, const LossParams& params,
                                    const float* row_weight, double* class_total) noexcept;
+
+  // Added by the kernels (internal, for the tests): the exp that logsumexp uses, for x <= 0:
+  // <= 2 ulp on [-87, 0]; 0 below about -87.3 (no subnormal results), exp(-inf) = 0, NaN stays NaN.
+  void (*exp_nonpositive)(const float* x, float* out, std::size_t n) noexcept;
 };
 
 // The table chosen for this process: on x86 the best the CPU runs, lowered by XENT_ISA; on ARM
 // the NEON table when compiled in; otherwise the scalar table. Chosen once, thread-safe.
 const KernelTable& kernels() noexcept;
+
+// The best table this process could run, ignoring XENT_ISA (the tests use it to decide whether
+// the current run is on the native path).
+const KernelTable& best_kernels() noexcept;
 
 }  // namespace xent::detail

@@ -1,0 +1,236 @@
+// The fused per-row loss kernels of the active table against the float64 references of
+// kernel_reference.hpp: per-row loss within 1e-6 * max(1, |loss|) + 4 ulp (SEMANTICS.md), for
+// sparse/categorical, probabilities/logits, label smoothing, ignored rows, contiguous and
+// interleaved layouts, f32/f16/bf16 predictions.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "kernel_reference.hpp"
+#include "kernels/kernel_table.hpp"
+#include "xent/half.hpp"
+
+using xent::detail::DType;
+using xent::detail::kernels;
+using xent::detail::LossParams;
+using xent::detail::Rows;
+using xent::test::ulp_of;
+
+namespace {
+
+double loss_tolerance(double ref) { return 1e-6 * std::max(1.0, std::fabs(ref)) + 4 * ulp_of(ref); }
+
+// A block of rows stored in some dtype and layout; values() gives what the kernel reads, widened.
+struct Block {
+  DType type = DType::f32;
+  std::size_t rows = 0, classes = 0, row_stride = 0, class_stride = 0;
+  std::vector<float> f32;
+  std::vector<std::uint16_t> u16;
+  std::vector<std::uint8_t> u8;
+  std::vector<std::vector<double>> values;  // [row][class]
+
+  Block(const std::vector<std::vector<float>>& v, DType t, bool interleaved) : type(t), rows(v.size()), classes(v[0].size()) {
+    // Interleaved: the rows are consecutive positions of a larger plane (stride > rows), classes apart.
+    row_stride = interleaved ? 1 : classes + 3;
+    class_stride = interleaved ? rows + 5 : 1;
+    const std::size_t size = (rows - 1) * row_stride + (classes - 1) * class_stride + 1;
+    f32.assign(size, std::numeric_limits<float>::quiet_NaN());  // padding must never be read as data
+    u16.assign(size, 0x7e00);
+    u8.assign(size, 0);
+    values.assign(rows, std::vector<double>(classes));
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t k = 0; k < classes; ++k) {
+        const std::size_t at = r * row_stride + k * class_stride;
+        const float x = v[r][k];
+        switch (t) {
+          case DType::f16: u16[at] = xent::to_float16(x).bits; values[r][k] = xent::to_float(xent::float16{u16[at]}); break;
+          case DType::bf16: u16[at] = xent::to_bfloat16(x).bits; values[r][k] = xent::to_float(xent::bfloat16{u16[at]}); break;
+          case DType::u8: u8[at] = static_cast<std::uint8_t>(x); values[r][k] = u8[at]; break;
+          default: f32[at] = x; values[r][k] = x; break;
+        }
+      }
+    }
+  }
+  Rows view() const {
+    const void* data = type == DType::f32 ? static_cast<const void*>(f32.data())
+                       : type == DType::u8 ? static_cast<const void*>(u8.data())
+                                           : static_cast<const void*>(u16.data());
+    return Rows{data, type, rows, classes, row_stride, class_stride};
+  }
+};
+
+std::vector<std::vector<float>> random_probs(xent::test::Rng& rng, std::size_t rows, std::size_t k, bool normalise) {
+  std::vector<std::vector<float>> p(rows, std::vector<float>(k));
+  for (auto& row : p) {
+    double s = 0;
+    for (float& v : row) {
+      v = static_cast<float>(std::pow(rng.uniform(), 3.0));  // many small values, some below eps
+      s += v;
+    }
+    if (normalise && s > 0) {
+      for (float& v : row) v = static_cast<float>(v / s);
+    }
+  }
+  return p;
+}
+
+std::vector<std::vector<float>> random_logits(xent::test::Rng& rng, std::size_t rows, std::size_t k) {
+  std::vector<std::vector<float>> z(rows, std::vector<float>(k));
+  for (auto& row : z) {
+    for (float& v : row) v = rng.uniform(-15.0f, 15.0f);
+  }
+  return z;
+}
+
+void check_sparse(const Block& pred, const std::vector<std::int32_t>& labels, bool from_logits, float ls) {
+  LossParams params;
+  params.from_logits = from_logits;
+  params.label_smoothing = ls;
+  std::vector<float> loss(pred.rows + 1, 12345.0f);
+  kernels().sparse_rows(pred.view(), labels.data(), params, loss.data());
+  CHECK(loss[pred.rows] == 12345.0f);  // nothing written past the block
+  for (std::size_t r = 0; r < pred.rows; ++r) {
+    const double ref = xent::test::ref_sparse(pred.values[r], labels[r], from_logits, ls);
+    INFO("K " << pred.classes << " row " << r << " logits " << from_logits << " ls " << ls << " type "
+              << static_cast<int>(pred.type) << " stride " << pred.row_stride);
+    if (labels[r] < 0) {
+      CHECK(loss[r] == 0.0f);
+      CHECK(!std::signbit(loss[r]));
+    } else {
+      CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= loss_tolerance(ref));
+    }
+  }
+}
+
+void check_categorical(const Block& pred, const Block& truth, bool from_logits, float ls) {
+  LossParams params;
+  params.from_logits = from_logits;
+  params.label_smoothing = ls;
+  std::vector<float> loss(pred.rows + 1, 12345.0f);
+  kernels().categorical_rows(pred.view(), truth.view(), params, loss.data());
+  CHECK(loss[pred.rows] == 12345.0f);
+  std::vector<double> class_total(pred.classes + 1, 0.5);
+  std::vector<float> weight(pred.rows);
+  for (std::size_t r = 0; r < pred.rows; ++r) weight[r] = 0.25f * static_cast<float>(r % 5) - 0.25f;
+  kernels().categorical_class_shares(pred.view(), truth.view(), params, weight.data(), class_total.data());
+  CHECK(class_total[pred.classes] == 0.5);
+  std::vector<double> ref_total(pred.classes, 0.5);
+  std::vector<double> scale(pred.classes, 0.0);  // sum of |w| max(1, |share|): the class totals' tolerance
+  for (std::size_t r = 0; r < pred.rows; ++r) {
+    const auto shares = xent::test::ref_categorical_shares(pred.values[r], truth.values[r], from_logits, ls);
+    double ref = 0;
+    for (std::size_t k = 0; k < pred.classes; ++k) {
+      ref += shares[k];
+      ref_total[k] += static_cast<double>(weight[r]) * shares[k];
+      scale[k] += std::fabs(static_cast<double>(weight[r])) * std::max(1.0, std::fabs(shares[k]));
+    }
+    INFO("K " << pred.classes << " row " << r << " logits " << from_logits << " ls " << ls << " type "
+              << static_cast<int>(pred.type) << " stride " << pred.row_stride);
+    CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= loss_tolerance(ref));
+  }
+  for (std::size_t k = 0; k < pred.classes; ++k) {
+    CHECK(std::fabs(class_total[k] - ref_total[k]) <= 1e-6 * scale[k] + 1e-12);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("rows: sparse, probabilities and logits, every layout and dtype") {
+  xent::test::Rng rng(101);
+  for (std::size_t k : {1u, 2u, 3u, 5u, 10u, 16u, 17u, 31u, 100u, 257u, 1000u, 9001u}) {
+    const std::size_t rows = k > 1000 ? 3 : (k > 100 ? 19 : 70);
+    std::vector<std::int32_t> labels(rows);
+    for (std::size_t r = 0; r < rows; ++r) labels[r] = r % 7 == 3 ? -1 : static_cast<std::int32_t>(rng.next() % k);
+    for (bool interleaved : {false, true}) {
+      for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+        for (float ls : {0.0f, 0.1f}) {
+          check_sparse(Block(random_probs(rng, rows, k, true), t, interleaved), labels, false, ls);
+          check_sparse(Block(random_probs(rng, rows, k, false), t, interleaved), labels, false, ls);
+          check_sparse(Block(random_logits(rng, rows, k), t, interleaved), labels, true, ls);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("rows: categorical, probabilities and logits, soft and one-hot truth, every layout and dtype") {
+  xent::test::Rng rng(202);
+  for (std::size_t k : {1u, 2u, 3u, 7u, 10u, 16u, 33u, 100u, 1000u, 4099u}) {
+    const std::size_t rows = k > 1000 ? 3 : (k > 100 ? 11 : 40);
+    std::vector<std::vector<float>> onehot(rows, std::vector<float>(k, 0.0f));
+    for (auto& row : onehot) row[rng.next() % k] = 1.0f;
+    for (bool interleaved : {false, true}) {
+      for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+        for (float ls : {0.0f, 0.1f}) {
+          const Block soft(random_probs(rng, rows, k, true), DType::f32, interleaved);
+          const Block hot(onehot, t == DType::bf16 ? DType::u8 : DType::f32, interleaved);
+          check_categorical(Block(random_probs(rng, rows, k, true), t, interleaved), soft, false, ls);
+          check_categorical(Block(random_probs(rng, rows, k, false), t, interleaved), hot, false, ls);
+          check_categorical(Block(random_logits(rng, rows, k), t, interleaved), soft, true, ls);
+          check_categorical(Block(random_logits(rng, rows, k), t, interleaved), hot, true, ls);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("rows: a full block of 256 rows of 10 classes") {
+  xent::test::Rng rng(303);
+  const std::size_t rows = xent::detail::kMaxBlockRows;
+  std::vector<std::int32_t> labels(rows);
+  for (std::size_t r = 0; r < rows; ++r) labels[r] = static_cast<std::int32_t>(rng.next() % 10);
+  for (bool interleaved : {false, true}) {
+    check_sparse(Block(random_probs(rng, rows, 10, true), DType::f32, interleaved), labels, false, 0.0f);
+    check_sparse(Block(random_logits(rng, rows, 10), DType::f16, interleaved), labels, true, 0.0f);
+    check_categorical(Block(random_probs(rng, rows, 10, true), DType::f32, interleaved),
+                      Block(random_probs(rng, rows, 10, true), DType::f32, interleaved), false, 0.1f);
+  }
+}
+
+TEST_CASE("rows: the worked examples and confident rows of SEMANTICS.md") {
+  const std::vector<std::vector<float>> p = {{0.05f, 0.95f, 0.0f}, {0.1f, 0.8f, 0.1f}, {0.0f, 1.0f, 0.0f}, {0.0f, 0.0f, 0.0f}};
+  const std::vector<std::vector<float>> t = {{0, 1, 0}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
+  const std::vector<std::int32_t> labels = {1, 2, 1, 1};
+  for (bool interleaved : {false, true}) {
+    const Block pred(p, DType::f32, interleaved);
+    const Block truth(t, DType::f32, interleaved);
+    float sparse[4], cat[4];
+    kernels().sparse_rows(pred.view(), labels.data(), LossParams{}, sparse);
+    kernels().categorical_rows(pred.view(), truth.view(), LossParams{}, cat);
+    // Keras's values, within the semantics' tolerance (Keras's own float32 path rounds differently).
+    CHECK(std::fabs(cat[0] - 0.051293306f) <= loss_tolerance(0.051293306));
+    CHECK(std::fabs(sparse[0] - 0.051293444f) <= loss_tolerance(0.051293444));
+    // One-hot rows relative to a few ulp: the log is accurate relative to its result near 1.
+    CHECK(std::fabs(cat[1] - 2.3025851f) <= 4 * ulp_of(2.3025851));
+    CHECK(std::fabs(sparse[1] - 2.3025851f) <= 4 * ulp_of(2.3025851));
+    CHECK(std::fabs(cat[2] - 1.1920930e-07f) <= 2 * ulp_of(1.1920930e-07));
+    CHECK(std::fabs(sparse[2] - 2.3841855e-07f) <= 2 * ulp_of(2.3841855e-07));
+    CHECK(std::isnan(cat[3]));
+    CHECK(std::fabs(sparse[3] - std::log(3.0f)) <= 4 * ulp_of(std::log(3.0)));
+    CHECK(std::fabs(static_cast<double>(sparse[0] + sparse[1]) / 2 - 1.1769392) <= 1e-6 * 1.1769392);
+  }
+}
+
+TEST_CASE("rows: confident logits and -inf logits") {
+  // loss = log(1 + 9 e^-16) ~ 1.0e-6. Keras forms S = sum(exp(z - m)) in float32, so S near 1 carries
+  // a few ulp of 1 (2^-24 each) whatever the order of the sum; the log adds only ulps of the result.
+  std::vector<std::vector<float>> z(5, std::vector<float>(10, 0.0f));
+  for (std::size_t r = 0; r < 5; ++r) z[r][r] = 16.0f;
+  z[4][7] = -std::numeric_limits<float>::infinity();  // another class at -inf: finite loss
+  const std::vector<std::int32_t> labels = {0, 1, 2, 3, 4};
+  LossParams params;
+  params.from_logits = true;
+  for (bool interleaved : {false, true}) {
+    const Block pred(z, DType::f32, interleaved);
+    float loss[5];
+    kernels().sparse_rows(pred.view(), labels.data(), params, loss);
+    for (std::size_t r = 0; r < 5; ++r) {
+      const double ref = xent::test::ref_sparse(pred.values[r], labels[r], true, 0.0);
+      CHECK(std::isfinite(loss[r]));
+      CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= 4 * 0x1p-24 + 4 * ulp_of(ref));
+    }
+  }
+}
