@@ -1,0 +1,16 @@
+// Stand-ins for the optional baselines this build was configured without.
+#include "baselines.hpp"
+
+namespace xent_bench {
+
+#if !XENT_BENCH_HAVE_EIGEN
+const Baseline* eigen_baseline() { return nullptr; }
+const char* eigen_simd_info() { return "absent"; }
+#endif
+
+#if !XENT_BENCH_HAVE_TORCH
+const Baseline* torch_baseline() { return nullptr; }
+const char* torch_info() { return "absent"; }
+#endif
+
+}  // namespace xent_bench

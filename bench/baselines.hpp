@@ -1,0 +1,52 @@
+#pragma once
+// What a user would otherwise write, each computing the same Keras result as xent (SEMANTICS.md):
+// a scalar std::log/std::exp reference, a plain two-pass xsimd version (xsimd::log / xsimd::exp,
+// one accumulator, scalar tail), Eigen 3.4 array expressions, and libtorch when it is installed.
+// Baselines return the batch total (per-row float32 losses summed in double), which is what a
+// metric update adds to `total`. A null entry means "not offered by this baseline".
+//
+// The sparse-from-probabilities formula is the cheap identity of SEMANTICS.md in every baseline,
+// log(sum clip p) - log(clip p[label]) (one log per row, not K): the fair, strong version.
+#include <cstddef>
+#include <cstdint>
+
+namespace xent_bench {
+
+inline constexpr float kEps = 1e-7f;
+inline constexpr float kOneMinusEps = 1.0f - kEps;
+
+// One batch of rows x classes, row-major, class axis last.
+struct Case {
+  const float* pred = nullptr;            // logits or probabilities
+  const std::uint16_t* pred_f16 = nullptr;  // the same values as IEEE binary16 bits (16-bit cases)
+  const float* truth = nullptr;           // categorical: one-hot (or soft) rows
+  const std::int32_t* labels = nullptr;   // sparse
+  const std::int64_t* labels64 = nullptr; // sparse, for libtorch
+  std::size_t rows = 0;
+  std::size_t classes = 0;
+  float label_smoothing = 0.0f;           // categorical only
+};
+
+struct Baseline {
+  const char* name;
+  double (*sparse_logits)(const Case&);
+  double (*sparse_logits_f16)(const Case&);
+  double (*sparse_probs)(const Case&);
+  double (*categorical_logits)(const Case&);
+  double (*categorical_probs)(const Case&);
+  void (*log)(const float* x, float* out, std::size_t n);
+  float (*logsumexp)(const float* x, std::size_t n);
+  double (*sum)(const float* x, std::size_t n);  // the memory-bandwidth limit
+};
+
+const Baseline& scalar_baseline();
+const Baseline& xsimd_baseline();
+const Baseline* eigen_baseline();  // null when built without Eigen
+const Baseline* torch_baseline();  // null when built without libtorch
+
+// Facts about how the baselines were built, for the JSON context.
+const char* xsimd_baseline_arch();  // xsimd::default_arch::name() in the baseline translation unit
+const char* eigen_simd_info();      // Eigen::SimdInstructionSetsInUse(), or "absent"
+const char* torch_info();           // version and CPU capability, or "absent"
+
+}  // namespace xent_bench

@@ -1,0 +1,160 @@
+#include "bench_cases.hpp"
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "xent/metrics.hpp"
+
+namespace xent_bench {
+namespace {
+
+unsigned parts_for(Kind kind) {
+  switch (kind) {
+    case Kind::sparse_logits: return kLogits;
+    case Kind::sparse_logits_f16: return kLogits | kHalf;
+    case Kind::sparse_probs: return kProbs;
+    case Kind::categorical_logits: return kLogits | kOneHot;
+    case Kind::categorical_probs: return kProbs | kOneHot;
+  }
+  return kLogits;
+}
+
+Case case_of(const Spec& spec) {
+  const Batch& b = batch(spec.rows, spec.classes, parts_for(spec.kind));
+  Case c;
+  const bool logits = spec.kind == Kind::sparse_logits || spec.kind == Kind::categorical_logits;
+  c.pred = spec.kind == Kind::sparse_logits_f16 ? b.logits_f16_widened.data()
+           : logits                             ? b.logits.data()
+                                                : b.probs.data();
+  c.pred_f16 = b.logits_f16.empty() ? nullptr : &b.logits_f16[0].bits;
+  c.truth = b.onehot.empty() ? nullptr : b.onehot.data();
+  c.labels = b.labels.data();
+  c.labels64 = b.labels64.data();
+  c.rows = b.rows;
+  c.classes = b.classes;
+  c.label_smoothing = spec.label_smoothing;
+  return c;
+}
+
+std::size_t bytes_per_pred(Kind kind) { return kind == Kind::sparse_logits_f16 ? 2 : 4; }
+
+// The scalar reference of a case, computed once per run (the 256 MB case takes a while).
+double reference_total(const Spec& spec) {
+  static std::map<std::tuple<int, std::size_t, std::size_t, float>, double> cache;
+  const auto key = std::make_tuple(static_cast<int>(spec.kind), spec.rows, spec.classes, spec.label_smoothing);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    const Case c = case_of(spec);
+    it = cache.emplace(key, baseline_fn(scalar_baseline(), spec.kind)(c)).first;
+  }
+  return it->second;
+}
+
+void run_xent(benchmark::State& state, Spec spec) {
+  const double ours = xent_total(spec);
+  const double ref = reference_total(spec);
+  if (!agree(ours, ref)) {
+    state.SkipWithError(("xent disagrees with the scalar reference: " + std::to_string(ours) + " vs " +
+                         std::to_string(ref))
+                            .c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(xent_total(spec));
+  set_counters(state, spec.rows, spec.rows * spec.classes, bytes_per_pred(spec.kind));
+}
+
+void run_baseline(benchmark::State& state, Spec spec, const Baseline* b) {
+  auto fn = baseline_fn(*b, spec.kind);
+  const Case c = case_of(spec);
+  const double theirs = fn(c);
+  const double ours = xent_total(spec);
+  if (!agree(ours, theirs)) {
+    state.SkipWithError((std::string(b->name) + " disagrees with xent: " + std::to_string(theirs) + " vs " +
+                         std::to_string(ours))
+                            .c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(fn(c));
+  set_counters(state, spec.rows, spec.rows * spec.classes, bytes_per_pred(spec.kind));
+}
+
+}  // namespace
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::sparse_logits: return "sparse_logits_f32";
+    case Kind::sparse_logits_f16: return "sparse_logits_f16";
+    case Kind::sparse_probs: return "sparse_probs_f32";
+    case Kind::categorical_logits: return "categorical_logits_f32";
+    case Kind::categorical_probs: return "categorical_probs_f32";
+  }
+  return "?";
+}
+
+double xent_total(const Spec& spec) {
+  const Batch& b = batch(spec.rows, spec.classes, parts_for(spec.kind));
+  const xent::Shape shape{b.rows, b.classes};
+  xent::Status status = xent::Status::ok;
+  double total = 0.0;
+  switch (spec.kind) {
+    case Kind::sparse_logits:
+    case Kind::sparse_logits_f16:
+    case Kind::sparse_probs: {
+      xent::SparseOptions o;
+      o.from_logits = spec.kind != Kind::sparse_probs;
+      xent::SparseCategoricalCrossentropy<> m(o);
+      const auto labels = xent::view(b.labels.data(), {b.rows});
+      if (spec.kind == Kind::sparse_logits_f16)
+        status = m.update_state(labels, xent::view(b.logits_f16.data(), shape));
+      else
+        status = m.update_state(labels, xent::view(o.from_logits ? b.logits.data() : b.probs.data(), shape));
+      total = m.total();
+      break;
+    }
+    case Kind::categorical_logits:
+    case Kind::categorical_probs: {
+      xent::CategoricalOptions o;
+      o.from_logits = spec.kind == Kind::categorical_logits;
+      o.label_smoothing = spec.label_smoothing;
+      xent::CategoricalCrossentropy<> m(o);
+      status = m.update_state(xent::view(b.onehot.data(), shape),
+                              xent::view(o.from_logits ? b.logits.data() : b.probs.data(), shape));
+      total = m.total();
+      break;
+    }
+  }
+  return status == xent::Status::ok ? total : std::nan("");
+}
+
+double (*baseline_fn(const Baseline& b, Kind kind))(const Case&) {
+  switch (kind) {
+    case Kind::sparse_logits: return b.sparse_logits;
+    case Kind::sparse_logits_f16: return b.sparse_logits_f16;
+    case Kind::sparse_probs: return b.sparse_probs;
+    case Kind::categorical_logits: return b.categorical_logits;
+    case Kind::categorical_probs: return b.categorical_probs;
+  }
+  return nullptr;
+}
+
+void register_case(const std::string& group, const std::string& case_name, const Spec& spec, bool with_scalar,
+                   bool with_xsimd, bool with_eigen, bool with_torch) {
+  const std::string prefix = group + "/" + case_name + "/";
+  benchmark::RegisterBenchmark((prefix + "xent").c_str(), run_xent, spec);
+  const Baseline* chosen[] = {with_scalar ? &scalar_baseline() : nullptr, with_xsimd ? &xsimd_baseline() : nullptr,
+                              with_eigen ? eigen_baseline() : nullptr, with_torch ? torch_baseline() : nullptr};
+  for (const Baseline* b : chosen) {
+    if (b == nullptr || baseline_fn(*b, spec.kind) == nullptr) continue;
+    benchmark::RegisterBenchmark((prefix + b->name).c_str(), run_baseline, spec, b);
+  }
+}
+
+void set_counters(benchmark::State& state, std::size_t rows, std::size_t floats, std::size_t bytes_per_float) {
+  const auto iterations = static_cast<std::int64_t>(state.iterations());
+  state.SetItemsProcessed(iterations * static_cast<std::int64_t>(floats));
+  state.SetBytesProcessed(iterations * static_cast<std::int64_t>(floats * bytes_per_float));
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace xent_bench

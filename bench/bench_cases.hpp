@@ -1,0 +1,40 @@
+#pragma once
+// The cases every benchmark family shares: one metric update of xent, or the same result from a
+// baseline. Names follow "<group>/<case>/<implementation>" so bench/report.py can pair them.
+#include <cstddef>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "baselines.hpp"
+#include "bench_data.hpp"
+
+namespace xent_bench {
+
+enum class Kind { sparse_logits, sparse_logits_f16, sparse_probs, categorical_logits, categorical_probs };
+
+struct Spec {
+  Kind kind = Kind::sparse_logits;
+  std::size_t rows = 0;
+  std::size_t classes = 0;
+  float label_smoothing = 0.0f;
+};
+
+const char* kind_name(Kind kind);
+
+// The batch total of one fresh metric's update_state over the case (what the metric adds to total()).
+double xent_total(const Spec& spec);
+
+// The baseline function for this kind, or null when the baseline does not offer it.
+double (*baseline_fn(const Baseline& b, Kind kind))(const Case&);
+
+// Registers "<group>/<case>/xent" and one benchmark per baseline that offers the kind. Each
+// baseline is checked against xent before it is timed (SkipWithError beyond 1e-5 relative);
+// xent itself is checked against the scalar reference.
+void register_case(const std::string& group, const std::string& case_name, const Spec& spec,
+                   bool with_scalar, bool with_xsimd, bool with_eigen, bool with_torch);
+
+// items = floats of y_pred, a "rows/s" rate, bytes = bytes of y_pred.
+void set_counters(benchmark::State& state, std::size_t rows, std::size_t floats, std::size_t bytes_per_float);
+
+}  // namespace xent_bench

@@ -1,0 +1,50 @@
+#pragma once
+// Deterministic inputs shared by every benchmark, and the agreement check baselines must pass
+// before they are timed. Large buffers are made once, on first use, so a filtered run stays small.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "xent/half.hpp"
+
+namespace xent_bench {
+
+// A batch of rows x classes in every layout the cases need. Probabilities are normalised rows
+// (a softmax of the logits); truth is one-hot at labels; the 16-bit copies hold the same logits.
+struct Batch {
+  std::size_t rows = 0;
+  std::size_t classes = 0;
+  std::vector<float> logits;
+  std::vector<float> probs;
+  std::vector<float> onehot;
+  std::vector<std::int32_t> labels;
+  std::vector<std::int64_t> labels64;  // for libtorch
+  std::vector<xent::float16> logits_f16;
+  std::vector<xent::bfloat16> logits_bf16;
+  std::vector<float> logits_f16_widened;  // the exact float32 values of logits_f16
+
+  std::size_t size() const noexcept { return rows * classes; }
+};
+
+enum Parts : unsigned {
+  kLogits = 1u,
+  kProbs = 2u,
+  kOneHot = 4u,
+  kHalf = 8u,    // logits_f16 and logits_f16_widened
+  kBHalf = 16u,  // logits_bf16
+};
+
+// The batch for (rows, classes), built with at least the parts asked for; cached for the run.
+const Batch& batch(std::size_t rows, std::size_t classes, unsigned parts);
+
+// Independent float16 -> float32 (for references; the library has its own).
+float half_bits_to_float(std::uint16_t bits) noexcept;
+
+// |a - b| <= rel * max(|a|, |b|), and both finite.
+inline bool agree(double a, double b, double rel = 1e-5) {
+  if (!std::isfinite(a) || !std::isfinite(b)) return false;
+  return std::fabs(a - b) <= rel * std::fmax(std::fabs(a), std::fabs(b));
+}
+
+}  // namespace xent_bench

@@ -1,0 +1,124 @@
+// The cases of the targets table (docs/PERFORMANCE.md, P1-P7) and the whole metric updates.
+// Eigen and libtorch are registered wherever they offer the case, so P7 ("Eigen slower than ours
+// on every case above") reads straight off the same rows.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "bench_cases.hpp"
+#include "xent/kernels.hpp"
+
+namespace xent_bench {
+namespace {
+
+std::string case_name(Kind kind, std::size_t rows, std::size_t classes, float ls = 0.0f) {
+  std::string name = kind_name(kind);
+  if (ls > 0.0f) name += "_ls0.1";
+  return name + "_" + std::to_string(rows) + "x" + std::to_string(classes);
+}
+
+void add(const std::string& group, Kind kind, std::size_t rows, std::size_t classes, float ls, bool scalar,
+         bool xsimd, bool eigen, bool torch) {
+  const Spec spec{kind, rows, classes, ls};
+  register_case(group, case_name(kind, rows, classes, ls), spec, scalar, xsimd, eigen, torch);
+}
+
+// P3: the memory-bandwidth limit, a plain sum over the same 256 MiB buffer.
+void run_sum(benchmark::State& state, std::size_t rows, std::size_t classes) {
+  const Batch& b = batch(rows, classes, kLogits);
+  const double ref = scalar_baseline().sum(b.logits.data(), b.size());
+  const double fast = xsimd_baseline().sum(b.logits.data(), b.size());
+  // Summation order differs; agreement within float rounding of a 64M-term sum is all we ask.
+  if (!agree(ref, fast, 1e-2)) {
+    state.SkipWithError("the sum baseline disagrees with a scalar sum");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(xsimd_baseline().sum(b.logits.data(), b.size()));
+  set_counters(state, rows, b.size(), sizeof(float));
+}
+
+// P5: the fast log over 1M positive floats, against each baseline's log.
+const std::vector<float>& log_input() {
+  static const std::vector<float> x = [] {
+    const Batch& b = batch(1, std::size_t{1} << 20, kLogits);
+    std::vector<float> v(b.logits.size());
+    // exp of [-16, 8): probabilities down to 1e-7 and some values above 1, all positive normals.
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::exp(1.5f * b.logits[i] - 4.0f);
+    return v;
+  }();
+  return x;
+}
+
+bool logs_agree(const std::vector<float>& a, const std::vector<float>& b) {
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!(std::fabs(a[i] - b[i]) <= 1e-5f * std::fmax(1.0f, std::fabs(b[i])))) return false;
+  return true;
+}
+
+void run_log(benchmark::State& state, const Baseline* b) {
+  const std::vector<float>& x = log_input();
+  std::vector<float> out(x.size()), ours(x.size());
+  xent::log(x.data(), ours.data(), x.size());
+  if (b != nullptr) {
+    b->log(x.data(), out.data(), x.size());
+    if (!logs_agree(out, ours)) {
+      state.SkipWithError((std::string(b->name) + " log disagrees with xent::log").c_str());
+      return;
+    }
+    for (auto _ : state) {
+      b->log(x.data(), out.data(), x.size());
+      benchmark::ClobberMemory();
+    }
+  } else {
+    scalar_baseline().log(x.data(), out.data(), x.size());
+    if (!logs_agree(ours, out)) {
+      state.SkipWithError("xent::log disagrees with std::log");
+      return;
+    }
+    for (auto _ : state) {
+      xent::log(x.data(), out.data(), x.size());
+      benchmark::ClobberMemory();
+    }
+  }
+  set_counters(state, 1, x.size(), sizeof(float));
+}
+
+}  // namespace
+
+void register_targets() {
+  constexpr float kNone = 0.0f;
+  // P1: sparse from logits, fp32, 256 x 32,000.
+  add("P1", Kind::sparse_logits, 256, 32000, kNone, true, true, true, true);
+  // P2: the same from fp16 logits, in cache and from a 128 MiB fp16 buffer (P3's 64M logits).
+  add("P2", Kind::sparse_logits_f16, 256, 32000, kNone, false, false, true, false);
+  add("P2", Kind::sparse_logits_f16, 2048, 32768, kNone, false, false, true, false);
+  // P3: one pass over 256 MiB of fp32 logits, against a plain sum over the same buffer.
+  add("P3", Kind::sparse_logits, 2048, 32768, kNone, false, false, true, false);
+  benchmark::RegisterBenchmark(("P3/" + case_name(Kind::sparse_logits, 2048, 32768) + "/sum").c_str(), run_sum,
+                               std::size_t{2048}, std::size_t{32768});
+  // P4: 10 classes, 4,096 rows, every metric x input kind.
+  for (Kind kind : {Kind::sparse_logits, Kind::sparse_probs, Kind::categorical_logits, Kind::categorical_probs})
+    add("P4", kind, 4096, 10, kNone, true, true, true, true);
+  // P5: fast log over 1M floats.
+  const std::string p5 = "P5/log_f32_1048576/";
+  benchmark::RegisterBenchmark((p5 + "xent").c_str(), run_log, nullptr);
+  benchmark::RegisterBenchmark((p5 + "scalar").c_str(), run_log, &scalar_baseline());
+  benchmark::RegisterBenchmark((p5 + "xsimd_naive").c_str(), run_log, &xsimd_baseline());
+  if (const Baseline* e = eigen_baseline()) benchmark::RegisterBenchmark((p5 + "eigen").c_str(), run_log, e);
+  if (const Baseline* t = torch_baseline()) benchmark::RegisterBenchmark((p5 + "torch").c_str(), run_log, t);
+  // P6: categorical from probabilities, label smoothing 0.1, 1,000 classes.
+  add("P6", Kind::categorical_probs, 256, 1000, 0.1f, true, true, true, true);
+}
+
+void register_metric_updates() {
+  // Whole updates: both metrics x probabilities/logits x K, about 1M floats of y_pred per update.
+  for (Kind kind : {Kind::sparse_probs, Kind::sparse_logits, Kind::categorical_probs, Kind::categorical_logits}) {
+    for (std::size_t k : {10, 100, 1000, 32000, 128000}) {
+      const std::size_t rows = std::max<std::size_t>(8, (std::size_t{1} << 20) / k);
+      add("metric", kind, rows, k, 0.0f, false, false, false, false);
+    }
+  }
+}
+
+}  // namespace xent_bench
