@@ -238,6 +238,7 @@ void add_context() {
   using benchmark::AddCustomContext;
   AddCustomContext("xent_version", xent::kVersionString);
   AddCustomContext("xent_isa", xent::active_isa());
+  AddCustomContext("xent_build_type", XENT_BENCH_BUILD_TYPE);
   const char* forced = std::getenv("XENT_ISA");
   AddCustomContext("xent_isa_forced", forced != nullptr ? forced : "");
   AddCustomContext("cpu_model", cpu_model());

@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Runs xent_bench and prints the targets table of docs/PERFORMANCE.md as measured ratios.
+
+Every figure is a ratio of two benchmarks of the same binary in the same run (medians over the
+repetitions of floats/second), so a noisy or slow machine still gives a fair verdict.
+Exits 1 when a target is missed (or a baseline disagreed with xent), 0 when all are met.
+
+  python3 bench/report.py build/host/bench/xent_bench              # P1-P7, M1 (5 repetitions)
+  python3 bench/report.py BIN --quick                              # fewer, shorter repetitions
+  python3 bench/report.py BIN --all                                # also kernels and metric updates
+  python3 bench/report.py BIN --cross-build build/aarch64 --cross-build build/armhf   # adds M2
+  python3 bench/report.py --json saved.json                        # report on a saved run
+
+Standard library only (Python 3.6+).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+
+STACK_LIMIT = 4096  # M1: bytes of stack per public call
+TEXT_LIMIT = 128 * 1024  # M2: bytes of .text per ARM static library
+
+P4_KINDS = ["sparse_logits_f32", "sparse_probs_f32", "categorical_logits_f32", "categorical_probs_f32"]
+
+
+# ---------------------------------------------------------------- running and reading the benchmarks
+def run_benchmarks(binary, args):
+    fd, out_path = tempfile.mkstemp(prefix="xent_bench_", suffix=".json")
+    os.close(fd)
+    cmd = [binary,
+           "--benchmark_filter=" + args.filter,
+           "--benchmark_repetitions=%d" % args.repetitions,
+           "--benchmark_min_time=%g" % args.min_time,
+           "--benchmark_display_aggregates_only=true",
+           "--benchmark_out=" + out_path,
+           "--benchmark_out_format=json"]
+    env = dict(os.environ)
+    if args.isa:
+        env["XENT_ISA"] = args.isa
+    print("running: " + " ".join(cmd), file=sys.stderr)
+    # The console table goes to stderr, so stdout carries only the report.
+    proc = subprocess.run(cmd, stdout=sys.stderr, env=env)
+    if proc.returncode != 0:
+        sys.exit("xent_bench failed with exit code %d" % proc.returncode)
+    with open(out_path) as f:
+        data = json.load(f)
+    if args.save_json:
+        with open(args.save_json, "w") as f:
+            json.dump(data, f, indent=1)
+    os.unlink(out_path)
+    return data
+
+
+class Results:
+    """Medians per benchmark name, from the individual repetitions."""
+
+    def __init__(self, data):
+        self.context = data.get("context", {})
+        runs = {}
+        self.errors = {}
+        for b in data.get("benchmarks", []):
+            name = b.get("run_name", b["name"])
+            if b.get("error_occurred"):
+                self.errors[name] = b.get("error_message", "error")
+                continue
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            runs.setdefault(name, []).append(b)
+        self.items = {n: statistics.median(r.get("items_per_second", 0.0) for r in rs) for n, rs in runs.items()}
+        self.rows = {n: statistics.median(r.get("rows/s", 0.0) for r in rs) for n, rs in runs.items()}
+        self.reps = {n: len(rs) for n, rs in runs.items()}
+
+    def find(self, group, case, impl):
+        """items/s median of "<group>/<case>/<impl>" or None (absent), or the error string."""
+        name = "%s/%s/%s" % (group, case, impl)
+        if name in self.errors:
+            return "error: " + self.errors[name]
+        return self.items.get(name)
+
+
+# ---------------------------------------------------------------- the targets
+class Table:
+    def __init__(self, complete=True):
+        self.lines = []
+        self.missed = []
+        self.complete = complete  # False when a --filter left cases out: absent ones are not misses
+
+    def check(self, target, what, ours, base, base_name, need, strict=False, unit=None):
+        """ours/base >= need (or > need when strict). Absent baselines are n/a, errors are missed."""
+        if isinstance(ours, str) or isinstance(base, str):
+            msg = ours if isinstance(ours, str) else base
+            self.lines.append((target, what, base_name, "-", "-", ">=%g" % need, "MISSED (%s)" % msg))
+            self.missed.append("%s %s vs %s: %s" % (target, what, base_name, msg))
+            return
+        if ours is None or base is None or base == 0:
+            status = "n/a (not built)" if base is None else "n/a"
+            if ours is None:
+                status = "not run"
+                if self.complete:
+                    status = "MISSED (xent case not run)"
+                    self.missed.append("%s %s: no xent result" % (target, what))
+            self.lines.append((target, what, base_name, fmt_rate(ours, unit), fmt_rate(base, unit),
+                               (">" if strict else ">=") + "%g" % need, status))
+            return
+        ratio = ours / base
+        ok = ratio > need if strict else ratio >= need
+        status = "met" if ok else "MISSED"
+        if not ok:
+            self.missed.append("%s %s vs %s: %.2fx (need %s%g)" % (target, what, base_name, ratio,
+                                                                  ">" if strict else ">=", need))
+        self.lines.append((target, what, base_name, fmt_rate(ours, unit), fmt_rate(base, unit),
+                           "%.2fx %s %g" % (ratio, ">" if strict else ">=", need), status))
+
+    def info(self, target, what, text):
+        self.lines.append((target, what, "", "", "", text, "info"))
+
+    def fixed(self, target, what, value, limit_text, ok):
+        self.lines.append((target, what, "", value, "", limit_text, "met" if ok else "MISSED"))
+        if not ok:
+            self.missed.append("%s %s: %s (%s)" % (target, what, value, limit_text))
+
+    def print(self):
+        head = ("target", "case", "vs", "xent", "baseline", "ratio / limit", "status")
+        widths = [max(len(str(r[i])) for r in self.lines + [head]) for i in range(len(head))]
+        line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, head))
+        print(line)
+        print("-" * len(line))
+        for r in self.lines:
+            print("  ".join("%-*s" % (w, str(c)) for w, c in zip(widths, r)).rstrip())
+
+
+def fmt_rate(v, unit=None):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if unit == "ns/row":
+        return "%.1f ns/row" % (1e9 / v) if v else "-"
+    return "%.3g Gfl/s" % (v / 1e9)
+
+
+def p_table(res, t):
+    ctx = res.context
+    isa = ctx.get("xent_isa", "?")
+    # P1
+    p1 = "sparse_logits_f32_256x32000"
+    ours = res.find("P1", p1, "xent")
+    t.check("P1", p1, ours, res.find("P1", p1, "xsimd_naive"), "xsimd_naive", 2.5)
+    t.check("P1", p1, ours, res.find("P1", p1, "scalar"), "scalar", 30)
+    t.check("P1", p1, ours, res.find("P1", p1, "torch"), "torch", 6)
+    # P2
+    t.check("P2", "sparse_logits_f16_256x32000", res.find("P2", "sparse_logits_f16_256x32000", "xent"),
+            ours, "xent fp32 (P1)", 0.8)
+    t.check("P2", "sparse_logits_f16_2048x32768", res.find("P2", "sparse_logits_f16_2048x32768", "xent"),
+            res.find("P3", "sparse_logits_f32_2048x32768", "xent"), "xent fp32 (P3)", 1.6)
+    # P3
+    p3 = "sparse_logits_f32_2048x32768"
+    t.check("P3", p3 + " (256 MiB)", res.find("P3", p3, "xent"), res.find("P3", p3, "sum"), "plain sum", 0.8)
+    # P4
+    for kind in P4_KINDS:
+        case = kind + "_4096x10"
+        ours4 = res.rows.get("P4/%s/xent" % case)
+        t.check("P4", case, to_rows(res, "P4", case, "xent"), to_rows(res, "P4", case, "scalar"), "scalar", 5,
+                unit="ns/row")
+        t.check("P4", case, to_rows(res, "P4", case, "xent"), to_rows(res, "P4", case, "xsimd_naive"),
+                "xsimd_naive", 2, unit="ns/row")
+        torch = res.rows.get("P4/%s/torch" % case)
+        if torch and ours4:
+            t.info("P4", case, "torch %.1f ns/row (xent %.2fx)" % (1e9 / torch, ours4 / torch))
+    # P5
+    p5 = "log_f32_1048576"
+    need5 = 2.5 if isa == "avx512" else 2.0
+    t.check("P5", p5, res.find("P5", p5, "xent"), res.find("P5", p5, "xsimd_naive"), "xsimd_naive (xsimd::log)",
+            need5)
+    ulp = ctx.get("log_max_ulp_sample")
+    if ulp is not None:
+        try:
+            t.fixed("P5", "log max ulp (2^20-float sample)", ulp, "<= 3.5 (exhaustive check: tests/)",
+                    float(ulp) <= 3.5)
+        except ValueError:
+            pass
+    # P6
+    p6 = "categorical_probs_f32_ls0.1_256x1000"
+    t.check("P6", p6, res.find("P6", p6, "xent"), res.find("P6", p6, "xsimd_naive"), "xsimd_naive", 2.5)
+    ours6, torch6 = res.find("P6", p6, "xent"), res.find("P6", p6, "torch")
+    if isinstance(ours6, float) and isinstance(torch6, float):
+        t.info("P6", p6, "torch %s (xent %.2fx)" % (fmt_rate(torch6), ours6 / torch6))
+    # P7: Eigen slower than xent on every case that has an Eigen version.
+    eigen_cases = sorted({n.rsplit("/", 1)[0] for n in list(res.items) + list(res.errors)
+                          if n.startswith("P") and n.endswith("/eigen")})
+    if not eigen_cases:
+        t.lines.append(("P7", "every case", "eigen", "-", "-", "> 1", "n/a (built without Eigen)"))
+    for gc in eigen_cases:
+        group, case = gc.split("/", 1)
+        t.check("P7", "%s %s" % (group, case), res.find(group, case, "xent"), res.find(group, case, "eigen"),
+                "eigen", 1.0, strict=True)
+
+
+def to_rows(res, group, case, impl):
+    name = "%s/%s/%s" % (group, case, impl)
+    if name in res.errors:
+        return "error: " + res.errors[name]
+    return res.rows.get(name)
+
+
+# ---------------------------------------------------------------- memory: M1, sizeof, M2
+def parse_su(su_dir):
+    """[(bytes, qualifier, function, file)] from gcc's -fstack-usage files."""
+    frames = []
+    for root, _, files in os.walk(su_dir):
+        for fn in files:
+            if not fn.endswith(".su"):
+                continue
+            with open(os.path.join(root, fn)) as f:
+                for line in f:
+                    parts = line.rstrip("\n").split("\t")
+                    if len(parts) != 3:
+                        continue
+                    where, size, qual = parts
+                    # "src/foo.cpp:12:34:void ns::f(args)"
+                    m = re.match(r"(.*?):(\d+):(\d+):(.*)", where)
+                    func = m.group(4) if m else where
+                    frames.append((int(size), qual, func, fn[:-3]))
+    return frames
+
+
+def m1(res, t, su_dir):
+    ctx = res.context
+    peak = ctx.get("stack_peak_bytes")
+    if peak is not None:
+        t.fixed("M1", "stack depth of the deepest public call, measured", "%s B" % peak,
+                "<= %d B" % STACK_LIMIT, int(peak) <= STACK_LIMIT)
+    allocs = ctx.get("heap_allocations_in_calls")
+    if allocs is not None:
+        t.fixed("M1", "heap allocations inside public calls", allocs, "== 0 (operator new)", allocs == "0")
+    failed = ctx.get("stack_probe_failed_calls")
+    if failed:
+        t.fixed("M1", "probed calls returned an error", failed, "none", False)
+    frames = parse_su(su_dir) if su_dir and os.path.isdir(su_dir) else []
+    if frames:
+        biggest = max(frames)
+        # "dynamic,bounded" (a realigned frame) has a known bound; plain "dynamic" (alloca, VLA) has none.
+        unbounded = [f for f in frames if f[1] == "dynamic"]
+        t.fixed("M1", "largest single frame (-fstack-usage)", "%d B" % biggest[0], "<= %d B" % STACK_LIMIT,
+                biggest[0] <= STACK_LIMIT)
+        if unbounded:
+            t.fixed("M1", "unbounded frames (-fstack-usage)", ", ".join(short(f[2]) for f in unbounded[:5]),
+                    "none (alloca/VLA)", False)
+    return frames
+
+
+def short(func, width=48):
+    func = re.sub(r"\(.*", "", func)
+    func = func.split(" ")[-1]
+    return func if len(func) <= width else "..." + func[-(width - 3):]
+
+
+def print_memory(res, frames, su_dir):
+    ctx = res.context
+    print()
+    print("Memory")
+    sizes = sorted((k[len("sizeof "):], v) for k, v in ctx.items() if k.startswith("sizeof "))
+    for name, v in sizes:
+        print("  sizeof(xent::%s) = %s bytes" % (name, v))
+    calls = ctx.get("stack_bytes_by_call", "")
+    if calls:
+        pairs = [c.split("=") for c in calls.split(";") if "=" in c]
+        by_call = sorted(((int(v), k) for k, v in pairs), reverse=True)
+        print("  measured stack depth per public call (painted stack, includes a ~100 B harness frame);")
+        print("  deepest first:")
+        for v, k in by_call[:8]:
+            print("    %6d B  %s" % (v, k))
+    if frames:
+        print("  -fstack-usage (%s): largest frame per file (single frames; the measured depth above"
+              % su_dir)
+        print("  is the whole call chain):")
+        per_file = {}
+        for f in frames:
+            if f[3] not in per_file or f[0] > per_file[f[3]][0]:
+                per_file[f[3]] = f
+        for fn, f in sorted(per_file.items(), key=lambda kv: -kv[1][0]):
+            print("    %6d B  %-28s %s" % (f[0], fn, short(f[2], 70)))
+    elif su_dir:
+        print("  no .su files under %s (gcc builds only)" % su_dir)
+
+
+def elf_machine_of_archive(path):
+    """e_machine of the first ELF member of an ar archive (183 AArch64, 40 ARM, 62 x86-64)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    at = data.find(b"\x7fELF")
+    if at < 0:
+        return None
+    little = data[at + 5] == 1
+    return struct.unpack("<H" if little else ">H", data[at + 18:at + 20])[0]
+
+
+m2_notes = []
+
+
+def m2(t, cross_dirs):
+    tools = {183: ("aarch64", "aarch64-linux-gnu-size"), 40: ("armv7", "arm-linux-gnueabihf-size"),
+             62: ("x86-64", "size")}
+    for d in cross_dirs:
+        lib = None
+        for root, _, files in os.walk(d):
+            if "libxent.a" in files:
+                lib = os.path.join(root, "libxent.a")
+                break
+        if lib is None:
+            t.fixed("M2", d, "no libxent.a", "build the library first", False)
+            continue
+        arch, tool = tools.get(elf_machine_of_archive(lib), ("?", "size"))
+        try:
+            out = subprocess.run([tool, "-A", lib], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 universal_newlines=True, check=True).stdout
+            berkeley = subprocess.run([tool, "-t", lib], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      universal_newlines=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            t.fixed("M2", "%s %s" % (arch, lib), "cannot run %s: %s" % (tool, e), "", False)
+            continue
+        text = 0
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
+                text += int(parts[1])
+        total_line = [l for l in berkeley.splitlines() if "(TOTALS)" in l]
+        berk = total_line[0].split()[0] if total_line else "?"
+        t.fixed("M2", "%s libxent.a .text" % arch, "%d B" % text, "<= %d B" % TEXT_LIMIT, text <= TEXT_LIMIT)
+        m2_notes.append("  M2 %s: %s (size -A: .text* sections %d B; size -t Berkeley text, incl. rodata, %s B)"
+                        % (arch, lib, text, berk))
+
+
+# ---------------------------------------------------------------- the extra tables (--all)
+def print_families(res):
+    kern = {}
+    for name, v in res.items.items():
+        m = re.match(r"kernel/([^/]+)/([^/]+)/(\d+)$", name)
+        if m:
+            kern.setdefault(m.group(1), {}).setdefault(int(m.group(3)), {})[m.group(2)] = v
+    if kern:
+        print()
+        print("Kernels alone (Gfloat/s, medians; ratio = xent / xsimd_naive)")
+        for op in sorted(kern):
+            impls = sorted({i for row in kern[op].values() for i in row}, key=lambda i: (i != "xent", i))
+            print("  %-16s %10s  " % (op, "n") + "  ".join("%12s" % i for i in impls) + "    ratio")
+            for n in sorted(kern[op]):
+                row = kern[op][n]
+                ratio = ("%.2fx" % (row["xent"] / row["xsimd_naive"])) if "xent" in row and row.get(
+                    "xsimd_naive") else ""
+                print("  %-16s %10d  " % ("", n) + "  ".join(
+                    "%12s" % ("%.3g" % (row[i] / 1e9) if i in row else "-") for i in impls) + "    " + ratio)
+    metric = sorted((n, v) for n, v in res.items.items() if n.startswith("metric/"))
+    if metric:
+        print()
+        print("Whole metric updates (xent, one update of ~1M floats of y_pred)")
+        print("  %-44s %12s %14s" % ("case", "Gfloat/s", "ns/row"))
+        for n, v in metric:
+            rows = res.rows.get(n)
+            print("  %-44s %12.3g %14s" % (n.split("/")[1], v / 1e9, "%.1f" % (1e9 / rows) if rows else "-"))
+    for n, e in sorted(res.errors.items()):
+        if not n.startswith("P"):
+            print("  ERROR %s: %s" % (n, e))
+
+
+# ---------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("binary", nargs="?", help="path of xent_bench")
+    ap.add_argument("--json", help="read a saved --benchmark_format=json output instead of running")
+    ap.add_argument("--save-json", help="also write the raw JSON here")
+    ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--min-time", type=float, default=0.25, help="seconds per repetition (default 0.25)")
+    ap.add_argument("--quick", action="store_true", help="3 repetitions of 0.05 s: a rough table in ~1 minute")
+    ap.add_argument("--all", action="store_true", help="also the kernels alone and the whole metric updates")
+    ap.add_argument("--filter", help="benchmark filter regex (default: ^P, or everything with --all)")
+    ap.add_argument("--isa", help="run with XENT_ISA set to this (scalar, sse2, avx2, avx512)")
+    ap.add_argument("--su-dir", help="where the library's .su files are (default: from the binary's context)")
+    ap.add_argument("--cross-build", action="append", default=[],
+                    help="a cross build dir (aarch64/armv7) whose libxent.a .text is checked (M2); repeatable")
+    args = ap.parse_args()
+    if args.quick:
+        args.repetitions, args.min_time = 3, 0.05
+    if args.filter is None:
+        args.filter = "." if args.all else "^P"
+    if args.json:
+        with open(args.json) as f:
+            data = json.load(f)
+    elif args.binary:
+        data = run_benchmarks(args.binary, args)
+    else:
+        ap.error("give the xent_bench binary or --json FILE")
+
+    res = Results(data)
+    ctx = res.context
+    reps = sorted(set(res.reps.values()))
+    print("xent %s benchmark report" % ctx.get("xent_version", "?"))
+    print("  CPU:        %s, %s cores, %s MHz (%s)" % (ctx.get("cpu_model", "?"), ctx.get("num_cpus", "?"),
+                                                     ctx.get("mhz_per_cpu", "?"), ctx.get("host_name", "?")))
+    forced = ctx.get("xent_isa_forced")
+    print("  xent ISA:   %s%s" % (ctx.get("xent_isa", "?"), " (forced by XENT_ISA=%s)" % forced if forced else ""))
+    print("  baselines:  compiled with %s; xsimd-naive arch %s; %s; %s" % (
+        ctx.get("baseline_flags", "?"), ctx.get("xsimd_naive_arch", "?"), ctx.get("eigen", "Eigen absent"),
+        ctx.get("torch", "libtorch absent")))
+    print("  method:     medians of %s repetition(s) of items (floats of y_pred) per CPU second;" %
+          ",".join(str(r) for r in reps))
+    print("              each ratio compares two benchmarks of this one run. xent build: %s." %
+          ctx.get("xent_build_type", "?"))
+    print()
+
+    t = Table(complete=args.filter in ("^P", ".", ".*"))
+    p_table(res, t)
+    su_dir = args.su_dir or ctx.get("su_dir")
+    frames = m1(res, t, su_dir)
+    m2(t, args.cross_build)
+    t.print()
+    print_memory(res, frames, su_dir)
+    for note in m2_notes:
+        print(note)
+    if args.all:
+        print_families(res)
+    print()
+    if t.missed:
+        print("MISSED %d target(s):" % len(t.missed))
+        for m in t.missed:
+            print("  - " + m)
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
