@@ -76,6 +76,15 @@ std::string position_text(std::size_t flat, const std::size_t* dims, std::size_t
   return "index " + shape_text(index, rank);
 }
 
+// %.*g, but "nan" / "inf" / "-inf" whatever the sign bit of a NaN ("-nan" would only confuse).
+std::string float_text(double v, int digits = 9) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs: an .npy array (mapped or embedded) and how its chunks reach the library.
 
@@ -374,18 +383,10 @@ bool find_bad_label(const Chunk& c, std::size_t classes, const std::optional<std
       case Elem::u16: v = static_cast<const std::uint16_t*>(c.data)[i]; break;
       default: {
         const float f = static_cast<const float*>(c.data)[i];
-        char buf[48];
-        std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(f));
         // A float label is truncated toward zero; NaN, inf and values beyond int64 are always bad.
-        if (!std::isfinite(f) || std::fabs(f) >= 9.2e18f) {
+        if (!std::isfinite(f) || std::fabs(f) >= 9.2e18f || bad_int(static_cast<std::int64_t>(f))) {
           at = i;
-          text = buf;
-          return true;
-        }
-        v = static_cast<std::int64_t>(f);
-        if (bad_int(v)) {
-          at = i;
-          text = buf;
+          text = float_text(static_cast<double>(f));
           return true;
         }
         continue;
@@ -433,15 +434,15 @@ int explain_failure(Status status, const M& metric, const Spec& spec, Source& tr
         const float* v = static_cast<const float*>(w->data);
         for (std::size_t i = 0; i < w->shape.size(); ++i)
           if (!std::isfinite(v[i]))
-            return report(err, kExitData, "%s: sample weight %g at %s is not finite (--nan reject)",
-                          weights->name.c_str(), static_cast<double>(v[i]),
+            return report(err, kExitData, "%s: sample weight %s at %s is not finite (--nan reject)",
+                          weights->name.c_str(), float_text(static_cast<double>(v[i])).c_str(),
                           position_text(w->first + i, weights->header().shape, weights->header().rank).c_str());
       } else if (w != nullptr) {
         const float16* v = static_cast<const float16*>(w->data);
         for (std::size_t i = 0; i < w->shape.size(); ++i)
           if (!std::isfinite(to_float(v[i])))
-            return report(err, kExitData, "%s: sample weight %g at %s is not finite (--nan reject)",
-                          weights->name.c_str(), static_cast<double>(to_float(v[i])),
+            return report(err, kExitData, "%s: sample weight %s at %s is not finite (--nan reject)",
+                          weights->name.c_str(), float_text(static_cast<double>(to_float(v[i]))).c_str(),
                           position_text(w->first + i, weights->header().shape, weights->header().rank).c_str());
       }
       std::size_t n = 1;
@@ -451,9 +452,9 @@ int explain_failure(Status status, const M& metric, const Spec& spec, Source& tr
       (void)chunk_losses(metric, t, p, losses.data(), n);
       for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(losses[i]))
-          return report(err, kExitData, "%s: the loss at %s is %g (--nan reject refuses non-finite losses)",
+          return report(err, kExitData, "%s: the loss at %s is %s (--nan reject refuses non-finite losses)",
                         pred.name.c_str(), position_text(first + i, g.loss_dims, g.loss_rank).c_str(),
-                        static_cast<double>(losses[i]));
+                        float_text(static_cast<double>(losses[i])).c_str());
       return report(err, kExitData, "%s: a non-finite loss or weight%s (--nan reject)", pred.name.c_str(),
                     rows.c_str());
     }
@@ -619,11 +620,6 @@ void print_json(std::FILE* out, const Outcome& o, double seconds) {
 
 // ---------------------------------------------------------------------------------------------
 // Arguments.
-
-const char kUsage[] =
-    "usage: xent eval --metric categorical|sparse --y-true T.npy --y-pred P.npy [options]\n"
-    "       xent demo\n"
-    "       xent --version | --help\n";
 
 const char kHelp[] =
     "xent: Keras's CategoricalCrossentropy / SparseCategoricalCrossentropy metrics on .npy files\n"
@@ -823,10 +819,10 @@ int cmd_eval(int argc, char** argv, std::FILE* out, std::FILE* err) {
   if (a.json) {
     print_json(out, o, seconds);
   } else {
-    std::fprintf(out, "%.9g\n", static_cast<double>(o.result));
+    std::fprintf(out, "%s\n", float_text(static_cast<double>(o.result)).c_str());
     for (std::size_t k = 0; k < o.per_class.size(); ++k)
-      std::fprintf(out, "class %zu: %.9g (count %.17g)\n", k, static_cast<double>(o.per_class[k].result),
-                   o.per_class[k].count);
+      std::fprintf(out, "class %zu: %s (count %s)\n", k, float_text(static_cast<double>(o.per_class[k].result)).c_str(),
+                   float_text(o.per_class[k].count, 17).c_str());
   }
   std::fflush(out);
   return kExitOk;
@@ -962,11 +958,7 @@ int cmd_demo(std::FILE* out, std::FILE* err) {
 }  // namespace
 
 int xent_main(int argc, char** argv, std::FILE* out, std::FILE* err) {
-  if (argc < 2) {
-    std::fputs("xent: missing command; ", err);
-    std::fputs(kUsage, err);
-    return kExitUsage;
-  }
+  if (argc < 2) return usage_error(err, "missing command: xent eval ..., xent demo, xent --version or xent --help");
   const char* cmd = argv[1];
   if (std::strcmp(cmd, "--version") == 0 || std::strcmp(cmd, "-V") == 0) {
     if (argc > 2) return usage_error(err, "--version takes no arguments");

@@ -1,0 +1,674 @@
+// The xent command line, driven in-process through xent_main on .npy files these tests write
+// themselves; values against float64 evaluations of SEMANTICS.md written here.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "npy_writer.hpp"
+#include "xent/xent.hpp"
+
+using xent_test::NpySpec;
+using xent_test::Rng;
+using xent_test::write_npy;
+
+namespace {
+
+std::string path_of(const std::string& name) { return std::string(XENT_CLI_TEST_DIR) + "/" + name; }
+
+struct Run {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string s;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+Run run(std::vector<std::string> args) {
+  args.insert(args.begin(), "xent");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  REQUIRE(out != nullptr);
+  REQUIRE(err != nullptr);
+  Run r;
+  r.rc = xent::cli::xent_main(static_cast<int>(args.size()), argv.data(), out, err);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// Exit 1, nothing on stdout, one line on stderr naming the file and the problem.
+void check_data_error(const Run& r, const std::string& file, const std::string& what) {
+  CAPTURE(r.err);
+  CHECK(r.rc == 1);
+  CHECK(r.out.empty());
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.back() == '\n');
+  CHECK(r.err.find(file) != std::string::npos);
+  CHECK(r.err.find(what) != std::string::npos);
+}
+
+void check_usage_error(const Run& r, const std::string& what) {
+  CAPTURE(r.err);
+  CHECK(r.rc == 2);
+  CHECK(r.out.empty());
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find(what) != std::string::npos);
+}
+
+double number(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
+
+// The value of "key": in a one-line JSON object (our own output: no nesting before per_class).
+double json_value(const std::string& json, const std::string& key) {
+  const std::string k = "\"" + key + "\": ";
+  const std::size_t at = json.find(k);
+  REQUIRE_MESSAGE(at != std::string::npos, key);
+  return number(json.substr(at + k.size()));
+}
+
+// ---- float64 references (SEMANTICS.md), on the float32 values as stored.
+constexpr float kEps = 1e-7f;
+const float kOneMinusEps = 1.0f - kEps;
+
+double clip(double p) { return std::min(std::max(p, static_cast<double>(kEps)), static_cast<double>(kOneMinusEps)); }
+
+double sparse_loss(const float* row, std::size_t k, std::size_t stride, std::int64_t label, bool logits) {
+  if (logits) {
+    double m = -INFINITY;
+    for (std::size_t j = 0; j < k; ++j) m = std::max(m, static_cast<double>(row[j * stride]));
+    double s = 0;
+    for (std::size_t j = 0; j < k; ++j) s += std::exp(static_cast<double>(row[j * stride]) - m);
+    return std::log(s) - (static_cast<double>(row[static_cast<std::size_t>(label) * stride]) - m);
+  }
+  double s = 0;
+  for (std::size_t j = 0; j < k; ++j) s += clip(row[j * stride]);
+  return std::log(s) - std::log(clip(row[static_cast<std::size_t>(label) * stride]));
+}
+
+double categorical_loss(const float* p, const float* t, std::size_t k, bool logits, float ls) {
+  std::vector<double> tt(k);
+  for (std::size_t j = 0; j < k; ++j)
+    tt[j] = ls > 0 ? static_cast<double>(t[j] * (1.0f - ls) + ls / static_cast<float>(k)) : t[j];
+  double loss = 0;
+  if (logits) {
+    double m = -INFINITY;
+    for (std::size_t j = 0; j < k; ++j) m = std::max(m, static_cast<double>(p[j]));
+    double s = 0;
+    for (std::size_t j = 0; j < k; ++j) s += std::exp(static_cast<double>(p[j]) - m);
+    for (std::size_t j = 0; j < k; ++j) loss += tt[j] * (std::log(s) - (static_cast<double>(p[j]) - m));
+    return loss;
+  }
+  double s = 0;
+  for (std::size_t j = 0; j < k; ++j) s += p[j];
+  for (std::size_t j = 0; j < k; ++j) loss -= tt[j] * std::log(clip(p[j] / s));
+  return loss;
+}
+
+// IEEE binary16 decoded independently of the library.
+double half_value(std::uint16_t h) {
+  const int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  double v = exp == 0 ? std::ldexp(man, -24) : exp == 31 ? (man ? NAN : INFINITY) : std::ldexp(man + 1024, exp - 25);
+  return sign ? -v : v;
+}
+
+void check_rel(double got, double want, double tol = 1e-6) {
+  CAPTURE(got);
+  CAPTURE(want);
+  CHECK(std::fabs(got - want) <= tol * std::fabs(want));
+}
+
+struct Data {
+  std::size_t rows = 0, classes = 0;
+  std::vector<float> probs, logits, onehot, weights;
+  std::vector<std::int64_t> labels;
+};
+
+Data make_data(std::size_t rows, std::size_t classes, std::uint64_t seed) {
+  Data d;
+  d.rows = rows;
+  d.classes = classes;
+  Rng rng(seed);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::vector<double> p(classes);
+    double s = 0;
+    for (double& v : p) {
+      v = rng.uniform() < 0.05 ? 0.0 : rng.uniform() + 1e-3;  // some exact zeros exercise the clip
+      s += v;
+    }
+    if (s == 0) p[0] = s = 1;
+    const auto label = static_cast<std::int64_t>(rng.below(classes));
+    for (std::size_t k = 0; k < classes; ++k) {
+      d.probs.push_back(static_cast<float>(p[k] / s));
+      d.logits.push_back(static_cast<float>(rng.uniform() * 16.0 - 8.0));
+      d.onehot.push_back(static_cast<std::int64_t>(k) == label ? 1.0f : 0.0f);
+    }
+    d.labels.push_back(label);
+    d.weights.push_back(static_cast<float>(rng.uniform() * 2.0));
+  }
+  return d;
+}
+
+double sparse_reference(const Data& d, bool logits, const std::vector<float>* w = nullptr) {
+  double total = 0, count = 0;
+  const std::vector<float>& p = logits ? d.logits : d.probs;
+  for (std::size_t r = 0; r < d.rows; ++r) {
+    const double wr = w ? static_cast<double>((*w)[r]) : 1.0;
+    total += wr * sparse_loss(&p[r * d.classes], d.classes, 1, d.labels[r], logits);
+    count += wr;
+  }
+  return total / count;
+}
+
+// Writes the standard files of a data set under a prefix; returns the paths.
+struct Files {
+  std::string probs, logits, labels, onehot, weights;
+};
+
+Files write_data(const Data& d, const std::string& prefix) {
+  Files f{path_of(prefix + "_probs.npy"), path_of(prefix + "_logits.npy"), path_of(prefix + "_labels.npy"),
+          path_of(prefix + "_onehot.npy"), path_of(prefix + "_weights.npy")};
+  REQUIRE(write_npy(f.probs, "<f4", {d.rows, d.classes}, d.probs));
+  REQUIRE(write_npy(f.logits, "<f4", {d.rows, d.classes}, d.logits));
+  REQUIRE(write_npy(f.labels, "<i8", {d.rows}, d.labels));
+  REQUIRE(write_npy(f.onehot, "<f4", {d.rows, d.classes}, d.onehot));
+  REQUIRE(write_npy(f.weights, "<f4", {d.rows}, d.weights));
+  return f;
+}
+
+template <class T, class S>
+std::vector<T> cast_all(const std::vector<S>& v) {
+  std::vector<T> out;
+  for (const S& x : v) out.push_back(static_cast<T>(x));
+  return out;
+}
+
+Run eval(const std::string& metric, const std::string& t, const std::string& p, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"eval", "--metric", metric, "--y-true", t, "--y-pred", p};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run(args);
+}
+
+double ok_result(const Run& r) {
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.err.empty());
+  return number(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("cli: sparse probabilities and logits match a float64 evaluation") {
+  const Data d = make_data(1000, 7, 1);
+  const Files f = write_data(d, "sparse");
+  const Run probs = eval("sparse", f.labels, f.probs);
+  CHECK(lines(probs.out) == 1);
+  check_rel(ok_result(probs), sparse_reference(d, false));
+  check_rel(ok_result(eval("sparse", f.labels, f.logits, {"--from-logits"})), sparse_reference(d, true));
+  check_rel(ok_result(eval("sparse", f.labels, f.logits, {"--from-logits", "--sample-weight", f.weights})),
+            sparse_reference(d, true, &d.weights));
+  // The plain output is the float32 result with %.9g: it parses back to the same float.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g\n", static_cast<double>(static_cast<float>(number(probs.out))));
+  CHECK(probs.out == buf);
+}
+
+TEST_CASE("cli: every label, weight and float dtype gives the same result") {
+  const Data d = make_data(500, 6, 2);
+  const Files f = write_data(d, "dtypes");
+  const std::string want = eval("sparse", f.labels, f.probs, {"--sample-weight", f.weights}).out;
+  REQUIRE(!want.empty());
+  struct Label {
+    const char* name;
+    bool (*write)(const std::string&, const Data&);
+  };
+  const Label label_files[] = {
+      {"<i4", [](const std::string& p, const Data& x) { return write_npy(p, "<i4", {x.rows}, cast_all<std::int32_t>(x.labels)); }},
+      {"|u1", [](const std::string& p, const Data& x) { return write_npy(p, "|u1", {x.rows}, cast_all<std::uint8_t>(x.labels)); }},
+      {"<u2", [](const std::string& p, const Data& x) { return write_npy(p, "<u2", {x.rows}, cast_all<std::uint16_t>(x.labels)); }},
+      {"<f4", [](const std::string& p, const Data& x) { return write_npy(p, "<f4", {x.rows}, cast_all<float>(x.labels)); }},
+      {"<f8", [](const std::string& p, const Data& x) { return write_npy(p, "<f8", {x.rows}, cast_all<double>(x.labels)); }},
+      {"[B,1]", [](const std::string& p, const Data& x) { return write_npy(p, "<i8", {x.rows, 1}, x.labels); }},
+      {"misaligned <i8", [](const std::string& p, const Data& x) {
+         NpySpec s;
+         s.descr = "<i8";
+         s.shape = {x.rows};
+         s.align = 1;
+         s.extra_pad = 3;
+         return write_npy(p, s, x.labels);
+       }},
+  };
+  int i = 0;
+  for (const Label& l : label_files) {
+    CAPTURE(l.name);
+    const std::string p = path_of("dtypes_labels_" + std::to_string(i++) + ".npy");
+    REQUIRE(l.write(p, d));
+    const Run r = eval("sparse", p, f.probs, {"--sample-weight", f.weights});
+    CHECK(r.err.empty());
+    CHECK(r.out == want);
+  }
+  // float64 weights and predictions are converted to float32, as Keras casts them.
+  const std::string w8 = path_of("dtypes_weights_f8.npy");
+  REQUIRE(write_npy(w8, "<f8", {d.rows}, cast_all<double>(d.weights)));
+  CHECK(eval("sparse", f.labels, f.probs, {"--sample-weight", w8, "--chunk-rows", "37"}).out == want);
+  const std::string p8 = path_of("dtypes_probs_f8.npy");
+  REQUIRE(write_npy(p8, "<f8", {d.rows, d.classes}, cast_all<double>(d.probs)));
+  CHECK(eval("sparse", f.labels, p8, {"--sample-weight", w8}).out == want);
+  // A misaligned float32 y_pred is copied, not read in place.
+  NpySpec s;
+  s.shape = {d.rows, d.classes};
+  s.align = 1;
+  s.extra_pad = 1;
+  const std::string pm = path_of("dtypes_probs_misaligned.npy");
+  REQUIRE(write_npy(pm, s, d.probs));
+  CHECK(eval("sparse", f.labels, pm, {"--sample-weight", f.weights}).out == want);
+  // Integer and boolean weights become float32 (a 0/1 mask is a common weight).
+  std::vector<std::uint8_t> mask(d.rows);
+  std::vector<float> maskf(d.rows);
+  for (std::size_t r = 0; r < d.rows; ++r) maskf[r] = mask[r] = r % 3 == 0 ? 1 : 0;
+  const std::string wb = path_of("dtypes_weights_b1.npy"), wf = path_of("dtypes_weights_mask.npy");
+  REQUIRE(write_npy(wb, "|b1", {d.rows}, mask));
+  REQUIRE(write_npy(wf, "<f4", {d.rows}, maskf));
+  const Run rb = eval("sparse", f.labels, f.probs, {"--sample-weight", wb});
+  CHECK(rb.out == eval("sparse", f.labels, f.probs, {"--sample-weight", wf}).out);
+  check_rel(ok_result(rb), sparse_reference(d, false, &maskf));
+}
+
+TEST_CASE("cli: categorical with label smoothing, float16 predictions and boolean one-hot") {
+  const Data d = make_data(400, 5, 3);
+  const Files f = write_data(d, "categorical");
+  for (const float ls : {0.0f, 0.1f, 0.25f}) {
+    for (const bool logits : {false, true}) {
+      CAPTURE(ls);
+      CAPTURE(logits);
+      const std::vector<float>& p = logits ? d.logits : d.probs;
+      double total = 0;
+      for (std::size_t r = 0; r < d.rows; ++r)
+        total += categorical_loss(&p[r * d.classes], &d.onehot[r * d.classes], d.classes, logits, ls);
+      std::vector<std::string> extra = {"--label-smoothing", std::to_string(ls)};
+      if (logits) extra.push_back("--from-logits");
+      check_rel(ok_result(eval("categorical", f.onehot, logits ? f.logits : f.probs, extra)),
+                total / static_cast<double>(d.rows));
+    }
+  }
+  // y_true as booleans, bytes or float64 is the same one-hot.
+  const std::string want = eval("categorical", f.onehot, f.logits, {"--from-logits"}).out;
+  const std::string tb = path_of("categorical_onehot_b1.npy"), tu = path_of("categorical_onehot_u1.npy"),
+                    t8 = path_of("categorical_onehot_f8.npy");
+  REQUIRE(write_npy(tb, "|b1", {d.rows, d.classes}, cast_all<std::uint8_t>(d.onehot)));
+  REQUIRE(write_npy(tu, "|u1", {d.rows, d.classes}, cast_all<std::uint8_t>(d.onehot)));
+  REQUIRE(write_npy(t8, "<f8", {d.rows, d.classes}, cast_all<double>(d.onehot)));
+  for (const std::string& t : {tb, tu, t8}) CHECK(eval("categorical", t, f.logits, {"--from-logits"}).out == want);
+  // float16 predictions: the reference decodes the stored half bits itself.
+  std::vector<std::uint16_t> half(d.logits.size());
+  std::vector<float> widened(d.logits.size());
+  for (std::size_t i = 0; i < half.size(); ++i) {
+    half[i] = xent::to_float16(d.logits[i]).bits;
+    widened[i] = static_cast<float>(half_value(half[i]));
+  }
+  const std::string ph = path_of("categorical_logits_f16.npy");
+  REQUIRE(write_npy(ph, "<f2", {d.rows, d.classes}, half));
+  double total = 0;
+  for (std::size_t r = 0; r < d.rows; ++r)
+    total += categorical_loss(&widened[r * d.classes], &d.onehot[r * d.classes], d.classes, true, 0.1f);
+  check_rel(ok_result(eval("categorical", f.onehot, ph, {"--from-logits", "--label-smoothing", "0.1"})),
+            total / static_cast<double>(d.rows));
+}
+
+TEST_CASE("cli: chunked evaluation equals one-shot, for rank-3 predictions and any chunk size") {
+  const std::size_t rows = 300, positions = 3, classes = 4;
+  Rng rng(4);
+  std::vector<float> logits(rows * positions * classes), weights(rows);
+  std::vector<std::int32_t> labels(rows * positions);
+  for (float& v : logits) v = static_cast<float>(rng.uniform() * 10.0 - 5.0);
+  for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(classes));
+  for (float& w : weights) w = static_cast<float>(rng.uniform());
+  const std::string pp = path_of("chunks_logits.npy"), tp = path_of("chunks_labels.npy"),
+                    wp = path_of("chunks_weights.npy");
+  REQUIRE(write_npy(pp, "<f4", {rows, positions, classes}, logits));
+  REQUIRE(write_npy(tp, "<i4", {rows, positions}, labels));
+  REQUIRE(write_npy(wp, "<f4", {rows}, weights));
+
+  // One-shot through the library directly.
+  xent::SparseOptions o;
+  o.from_logits = true;
+  xent::SparseCategoricalCrossentropy<> metric(o);
+  REQUIRE(metric.update_state(xent::view(labels.data(), {rows, positions}),
+                              xent::view(logits.data(), {rows, positions, classes}),
+                              xent::view(weights.data(), {rows})) == xent::Status::ok);
+  // float64: a [B] weight on [B, 3] losses broadcasts per row (SEMANTICS.md rule 2).
+  double total = 0, count = 0;
+  for (std::size_t i = 0; i < rows * positions; ++i) {
+    const double w = weights[i / positions];
+    total += w * sparse_loss(&logits[i * classes], classes, 1, labels[i], true);
+    count += w;
+  }
+  check_rel(static_cast<double>(metric.result()), total / count);
+
+  for (const char* chunk : {"1", "2", "7", "64", "299", "300", "100000"}) {
+    CAPTURE(chunk);
+    const Run r = eval("sparse", tp, pp, {"--from-logits", "--sample-weight", wp, "--json", "--chunk-rows", chunk});
+    REQUIRE(r.rc == 0);
+    const double chunk_rows = number(chunk);
+    CHECK(json_value(r.out, "chunks") == std::ceil(static_cast<double>(rows) / std::min(chunk_rows, 300.0)));
+    CHECK(json_value(r.out, "result") == doctest::Approx(static_cast<double>(metric.result())).epsilon(1e-7));
+    CHECK(json_value(r.out, "total") == doctest::Approx(metric.total()).epsilon(1e-12));
+    CHECK(json_value(r.out, "count") == doctest::Approx(metric.count()).epsilon(1e-12));
+    CHECK(json_value(r.out, "elements") == rows * positions);
+  }
+}
+
+TEST_CASE("cli: a file larger than the default chunk") {
+  // 270,000 rows x 4 classes: the default chunk is 2^20 y_pred elements, so 2 chunks.
+  const Data d = make_data(270000, 4, 5);
+  const std::string pp = path_of("large_probs.npy"), tp = path_of("large_labels.npy");
+  REQUIRE(write_npy(pp, "<f4", {d.rows, d.classes}, d.probs));
+  REQUIRE(write_npy(tp, "<i8", {d.rows}, d.labels));
+  const Run r = eval("sparse", tp, pp, {"--json"});
+  REQUIRE(r.rc == 0);
+  CHECK(json_value(r.out, "chunks") == 2);
+  CHECK(json_value(r.out, "count") == 270000);
+  check_rel(json_value(r.out, "result"), sparse_reference(d, false));
+  const Run small = eval("sparse", tp, pp, {"--json", "--chunk-rows", "70001"});
+  CHECK(json_value(small.out, "chunks") == 4);
+  CHECK(json_value(small.out, "total") == doctest::Approx(json_value(r.out, "total")).epsilon(1e-12));
+}
+
+TEST_CASE("cli: class axis first is evaluated in one update") {
+  const Data d = make_data(200, 5, 6);
+  std::vector<float> transposed(d.rows * d.classes);
+  for (std::size_t r = 0; r < d.rows; ++r)
+    for (std::size_t k = 0; k < d.classes; ++k) transposed[k * d.rows + r] = d.logits[r * d.classes + k];
+  const std::string pp = path_of("axis0_logits.npy"), tp = path_of("axis0_labels.npy");
+  REQUIRE(write_npy(pp, "<f4", {d.classes, d.rows}, transposed));
+  REQUIRE(write_npy(tp, "<i8", {d.rows}, d.labels));
+  const Run r = eval("sparse", tp, pp, {"--from-logits", "--axis", "0", "--json", "--chunk-rows", "3"});
+  REQUIRE(r.rc == 0);
+  CHECK(json_value(r.out, "chunks") == 1);
+  CHECK(json_value(r.out, "classes") == 5);
+  CHECK(json_value(r.out, "elements") == 200);
+  double total = 0;
+  for (std::size_t r2 = 0; r2 < d.rows; ++r2) total += sparse_loss(&transposed[r2], d.classes, d.rows, d.labels[r2], true);
+  check_rel(json_value(r.out, "result"), total / static_cast<double>(d.rows));
+  // --axis -2 is the same axis.
+  CHECK(ok_result(eval("sparse", tp, pp, {"--from-logits", "--axis", "-2"})) == json_value(r.out, "result"));
+}
+
+TEST_CASE("cli: json output") {
+  const Data d = make_data(50, 3, 7);
+  const Files f = write_data(d, "json");
+  const Run plain = eval("sparse", f.labels, f.probs);
+  const Run r = eval("sparse", f.labels, f.probs, {"--json"});
+  REQUIRE(r.rc == 0);
+  CHECK(lines(r.out) == 1);
+  CHECK(r.out.front() == '{');
+  CHECK(r.out.find("}\n") == r.out.size() - 2);
+  CHECK(r.out.find("\"metric\": \"sparse_categorical_crossentropy\"") != std::string::npos);
+  CHECK(json_value(r.out, "result") == number(plain.out));
+  CHECK(json_value(r.out, "count") == 50);
+  CHECK(json_value(r.out, "elements") == 50);
+  CHECK(json_value(r.out, "rows") == 50);
+  CHECK(json_value(r.out, "classes") == 3);
+  CHECK(json_value(r.out, "seconds") >= 0);
+  CHECK(json_value(r.out, "total") / json_value(r.out, "count") == doctest::Approx(number(plain.out)).epsilon(1e-7));
+  CHECK(r.out.find("\"isa\": \"") != std::string::npos);
+  CHECK(r.out.find("per_class") == std::string::npos);
+  const Run c = eval("categorical", f.onehot, f.probs, {"--json"});
+  CHECK(c.out.find("\"metric\": \"categorical_crossentropy\"") != std::string::npos);
+  // A NaN result is null in JSON (which has no NaN).
+  std::vector<float> p = d.probs;
+  p[4] = NAN;
+  const std::string pn = path_of("json_nan.npy");
+  REQUIRE(write_npy(pn, "<f4", {d.rows, d.classes}, p));
+  const Run n = eval("sparse", f.labels, pn, {"--json"});
+  CHECK(n.out.find("\"result\": null") != std::string::npos);
+  CHECK(eval("sparse", f.labels, pn).out == "nan\n");
+}
+
+TEST_CASE("cli: per-class results") {
+  const Data d = make_data(600, 8, 8);
+  const Files f = write_data(d, "perclass");
+  const Run r = eval("sparse", f.labels, f.logits, {"--from-logits", "--per-class", "--sample-weight", f.weights,
+                                                     "--chunk-rows", "50"});
+  REQUIRE(r.rc == 0);
+  CHECK(lines(r.out) == 1 + d.classes);
+  std::vector<double> total(d.classes), count(d.classes);
+  for (std::size_t row = 0; row < d.rows; ++row) {
+    const auto k = static_cast<std::size_t>(d.labels[row]);
+    total[k] += d.weights[row] * sparse_loss(&d.logits[row * d.classes], d.classes, 1, d.labels[row], true);
+    count[k] += d.weights[row];
+  }
+  check_rel(number(r.out), sparse_reference(d, true, &d.weights));
+  std::size_t at = r.out.find('\n') + 1;
+  for (std::size_t k = 0; k < d.classes; ++k) {
+    CAPTURE(k);
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    at = r.out.find('\n', at) + 1;
+    const std::string head = "class " + std::to_string(k) + ": ";
+    REQUIRE(line.compare(0, head.size(), head) == 0);
+    check_rel(number(line.substr(head.size())), total[k] / count[k]);
+    const std::size_t c = line.find("(count ");
+    REQUIRE(c != std::string::npos);
+    check_rel(number(line.substr(c + 7)), count[k], 1e-12);
+  }
+  const Run j = eval("sparse", f.labels, f.logits, {"--from-logits", "--per-class", "--json"});
+  CHECK(j.out.find("\"per_class\": [{\"class\": 0, \"result\": ") != std::string::npos);
+  CHECK(j.out.find("{\"class\": 7, ") != std::string::npos);
+  const Run cat = eval("categorical", f.onehot, f.logits, {"--from-logits", "--per-class"});
+  CHECK(cat.rc == 0);
+  CHECK(lines(cat.out) == 1 + d.classes);
+  // Above the documented capacity: a clear error, not a wrong answer.
+  const std::size_t too_many = xent::cli::kPerClassMaxClasses + 1;
+  std::vector<float> wide(2 * too_many, 1.0f / static_cast<float>(too_many));
+  const std::vector<std::int64_t> two = {0, 1};
+  const std::string pw = path_of("perclass_wide.npy"), tw = path_of("perclass_wide_labels.npy");
+  REQUIRE(write_npy(pw, "<f4", {2, too_many}, wide));
+  REQUIRE(write_npy(tw, "<i8", {2}, two));
+  check_data_error(eval("sparse", tw, pw, {"--per-class"}), pw, "at most 1024 classes");
+  CHECK(ok_result(eval("sparse", tw, pw)) == doctest::Approx(std::log(1025.0)).epsilon(1e-6));
+}
+
+TEST_CASE("cli: ignore_class and the NaN policy") {
+  Data d = make_data(300, 4, 9);
+  for (std::size_t r = 0; r < d.rows; r += 5) d.labels[r] = -1;
+  const Files f = write_data(d, "ignore");
+  double total = 0, count = 0;
+  for (std::size_t r = 0; r < d.rows; ++r) {
+    if (d.labels[r] == -1) continue;
+    total += sparse_loss(&d.probs[r * d.classes], d.classes, 1, d.labels[r], false);
+    count += 1;
+  }
+  check_rel(ok_result(eval("sparse", f.labels, f.probs, {"--ignore-class", "-1", "--chunk-rows", "16"})),
+            total / count);
+  check_data_error(eval("sparse", f.labels, f.probs), f.labels, "label -1 at row 0 is outside [0, 4)");
+
+  std::vector<float> p = make_data(300, 4, 10).probs;
+  p[17 * 4 + 2] = NAN;
+  const std::vector<std::int64_t> labels(300, 1);
+  const std::string pn = path_of("nan_probs.npy"), tn = path_of("nan_labels.npy");
+  REQUIRE(write_npy(pn, "<f4", {300, 4}, p));
+  REQUIRE(write_npy(tn, "<i8", {300}, labels));
+  CHECK(eval("sparse", tn, pn).out == "nan\n");
+  check_data_error(eval("sparse", tn, pn, {"--nan", "reject", "--chunk-rows", "10"}), pn, "loss at row 17 is nan");
+  std::vector<float> w(300, 1.0f);
+  w[205] = INFINITY;
+  const std::string wn = path_of("nan_weights.npy"), pc = path_of("nan_clean.npy");
+  REQUIRE(write_npy(wn, "<f4", {300}, w));
+  REQUIRE(write_npy(pc, "<f4", {300, 4}, make_data(300, 4, 10).probs));
+  check_data_error(eval("sparse", tn, pc, {"--nan", "reject", "--sample-weight", wn}), wn, "row 205 is not finite");
+  CHECK(eval("sparse", tn, pc, {"--nan", "propagate", "--sample-weight", wn}).rc == 0);
+}
+
+TEST_CASE("cli: labels out of range are reported with their row") {
+  Data d = make_data(1000, 7, 11);
+  d.labels[523] = 7;
+  const Files f = write_data(d, "oob");
+  for (const char* chunk : {"1", "100", "1000"})
+    check_data_error(eval("sparse", f.labels, f.probs, {"--chunk-rows", chunk}), f.labels,
+                     "label 7 at row 523 is outside [0, 7)");
+  std::vector<float> fl = cast_all<float>(d.labels);
+  fl[523] = 3;
+  fl[40] = NAN;
+  const std::string tf = path_of("oob_float.npy");
+  REQUIRE(write_npy(tf, "<f4", {d.rows}, fl));
+  check_data_error(eval("sparse", tf, f.probs), tf, "label nan at row 40");
+  fl[40] = 6.5f;  // truncated to 6: valid
+  fl[41] = -0.5f;  // truncated to 0: valid
+  fl[900] = 7.25f;
+  REQUIRE(write_npy(tf, "<f4", {d.rows}, fl));
+  check_data_error(eval("sparse", tf, f.probs), tf, "label 7.25 at row 900");
+  // Rank-2 labels: the full index.
+  std::vector<std::int64_t> l2(60 * 3, 2);
+  l2[10 * 3 + 2] = 9;
+  std::vector<float> p2(60 * 3 * 4, 0.25f);
+  const std::string t2 = path_of("oob_rank2_labels.npy"), p2p = path_of("oob_rank2_probs.npy");
+  REQUIRE(write_npy(t2, "<i8", {60, 3}, l2));
+  REQUIRE(write_npy(p2p, "<f4", {60, 3, 4}, p2));
+  check_data_error(eval("sparse", t2, p2p, {"--chunk-rows", "7"}), t2, "label 9 at index (10, 2) is outside [0, 4)");
+}
+
+TEST_CASE("cli: bad files exit 1 with one line naming the file and the problem") {
+  const Data d = make_data(20, 3, 12);
+  const Files f = write_data(d, "bad");
+  NpySpec ps;
+  ps.shape = {20, 3};
+  auto probs_bytes = xent_test::npy_bytes(ps, d.probs.data(), d.probs.size() * 4);
+
+  const std::string magic = path_of("bad_magic.npy");
+  REQUIRE(xent_test::write_bytes(magic, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'}));
+  check_data_error(eval("sparse", f.labels, magic), magic, "bad magic");
+  check_data_error(eval("sparse", magic, f.probs), magic, "bad magic");
+
+  const std::string header = path_of("bad_truncated_header.npy");
+  REQUIRE(xent_test::write_bytes(header, std::vector<unsigned char>(probs_bytes.begin(), probs_bytes.begin() + 50)));
+  check_data_error(eval("sparse", f.labels, header), header, "truncated header");
+
+  const std::string data = path_of("bad_truncated_data.npy");
+  REQUIRE(xent_test::write_bytes(data, std::vector<unsigned char>(probs_bytes.begin(), probs_bytes.end() - 5)));
+  check_data_error(eval("sparse", f.labels, data), data, "truncated data");
+
+  const std::string empty = path_of("bad_empty.npy");
+  REQUIRE(xent_test::write_bytes(empty, {}));
+  check_data_error(eval("sparse", f.labels, empty), empty, "truncated header");
+
+  const std::string dtype = path_of("bad_dtype.npy");
+  REQUIRE(write_npy(dtype, "<i2", {20, 3}, std::vector<std::int16_t>(60, 0)));
+  check_data_error(eval("sparse", f.labels, dtype), dtype, "unsupported dtype '<i2'");
+
+  const std::string fortran = path_of("bad_fortran.npy");
+  NpySpec fs;
+  fs.shape = {20, 3};
+  fs.fortran = "True";
+  REQUIRE(write_npy(fortran, fs, d.probs));
+  check_data_error(eval("sparse", f.labels, fortran), fortran, "Fortran");
+
+  const std::string big = path_of("bad_big_endian.npy");
+  REQUIRE(write_npy(big, ">f4", {20, 3}, d.probs));
+  check_data_error(eval("sparse", f.labels, big), big, "big-endian");
+
+  const std::string ints = path_of("bad_int_pred.npy");
+  REQUIRE(write_npy(ints, "<i4", {20, 3}, std::vector<std::int32_t>(60, 0)));
+  check_data_error(eval("sparse", f.labels, ints), ints, "y_pred must hold floats");
+
+  const std::string missing = path_of("bad_does_not_exist.npy");
+  check_data_error(eval("sparse", f.labels, missing), missing, "cannot open");
+
+  // Shapes.
+  const std::string wide = path_of("bad_onehot_wide.npy");
+  REQUIRE(write_npy(wide, "<f4", {20, 4}, std::vector<float>(80, 0.25f)));
+  check_data_error(eval("categorical", wide, f.probs), wide, "does not fit");
+  const std::string short_labels = path_of("bad_short_labels.npy");
+  REQUIRE(write_npy(short_labels, "<i8", {19}, std::vector<std::int64_t>(19, 0)));
+  check_data_error(eval("sparse", short_labels, f.probs), short_labels, "does not fit");
+  check_data_error(eval("sparse", f.onehot, f.probs), f.onehot, "does not fit");
+  const std::string short_weights = path_of("bad_short_weights.npy");
+  REQUIRE(write_npy(short_weights, "<f4", {19}, std::vector<float>(19, 1.0f)));
+  check_data_error(eval("sparse", f.labels, f.probs, {"--sample-weight", short_weights}), short_weights,
+                   "sample weights have 19 rows");
+  const std::string wide_weights = path_of("bad_wide_weights.npy");
+  REQUIRE(write_npy(wide_weights, "<f4", {20, 2}, std::vector<float>(40, 1.0f)));
+  check_data_error(eval("sparse", f.labels, f.probs, {"--sample-weight", wide_weights}), wide_weights,
+                   "do not fit the losses of shape (20,)");
+  check_data_error(eval("sparse", f.labels, f.probs, {"--axis", "2"}), f.probs, "--axis 2 is outside [-2, 2)");
+  // A scalar weight and a [1] weight broadcast over every row.
+  const std::string scalar = path_of("bad_scalar_weight.npy"), one = path_of("bad_one_weight.npy");
+  REQUIRE(write_npy(scalar, "<f4", {}, std::vector<float>{2.0f}));
+  REQUIRE(write_npy(one, "<f4", {1}, std::vector<float>{2.0f}));
+  const std::string plain = eval("sparse", f.labels, f.probs).out;
+  CHECK(eval("sparse", f.labels, f.probs, {"--sample-weight", scalar, "--chunk-rows", "3"}).out == plain);
+  CHECK(eval("sparse", f.labels, f.probs, {"--sample-weight", one, "--chunk-rows", "3"}).out == plain);
+}
+
+TEST_CASE("cli: usage errors exit 2") {
+  const Data d = make_data(10, 3, 13);
+  const Files f = write_data(d, "usage");
+  const std::vector<std::string> base = {"eval", "--metric", "sparse", "--y-true", f.labels, "--y-pred", f.probs};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return run(a);
+  };
+  check_usage_error(run({}), "missing command");
+  check_usage_error(run({"frobnicate"}), "unknown command 'frobnicate'");
+  check_usage_error(with({"--bogus"}), "unknown option '--bogus'");
+  check_usage_error(with({"--axis"}), "--axis needs a value");
+  check_usage_error(with({"--axis", "x"}), "--axis needs an integer");
+  check_usage_error(with({"--axis", "1.5"}), "--axis needs an integer");
+  check_usage_error(with({"--label-smoothing", "abc"}), "--label-smoothing needs a number");
+  check_usage_error(with({"--label-smoothing", "1.5"}), "must be in [0, 1]");
+  check_usage_error(with({"--label-smoothing", "nan"}), "--label-smoothing needs a number");
+  check_usage_error(with({"--ignore-class", "one"}), "--ignore-class needs an integer");
+  check_usage_error(with({"--chunk-rows", "0"}), "--chunk-rows needs a positive integer");
+  check_usage_error(with({"--nan", "maybe"}), "--nan must be reject or propagate");
+  check_usage_error(with({"--json=yes"}), "--json takes no value");
+  check_usage_error(with({"--json", "--json"}), "--json is given twice");
+  check_usage_error(with({"stray"}), "unexpected argument 'stray'");
+  check_usage_error(run({"eval", "--y-true", f.labels, "--y-pred", f.probs}), "--metric categorical|sparse is required");
+  check_usage_error(run({"eval", "--metric", "sparse", "--y-pred", f.probs}), "--y-true FILE is required");
+  check_usage_error(run({"eval", "--metric", "sparse", "--y-true", f.labels}), "--y-pred FILE is required");
+  check_usage_error(run({"eval", "--metric", "binary", "--y-true", f.labels, "--y-pred", f.probs}),
+                    "must be categorical or sparse");
+  check_usage_error(run({"eval", "--metric", "categorical", "--y-true", f.onehot, "--y-pred", f.probs,
+                         "--ignore-class", "0"}), "--ignore-class applies to --metric sparse only");
+  check_usage_error(run({"demo", "extra"}), "demo takes no arguments");
+  // --opt=value works like --opt value.
+  CHECK(with({"--chunk-rows=2", "--label-smoothing=0"}).out == with({}).out);
+}
+
+TEST_CASE("cli: version, help and demo") {
+  const Run v = run({"--version"});
+  CHECK(v.rc == 0);
+  CHECK(v.out.rfind(std::string("xent ") + xent::kVersionString, 0) == 0);
+  const Run h = run({"--help"});
+  CHECK(h.rc == 0);
+  CHECK(h.out.find("xent eval --metric categorical|sparse") != std::string::npos);
+  CHECK(run({"eval", "--help"}).out == h.out);
+  const Run d = run({"demo"});
+  CAPTURE(d.err);
+  CHECK(d.rc == 0);
+  CHECK(d.err.empty());
+  CHECK(d.out.find("MISMATCH") == std::string::npos);
+  CHECK(d.out.find("categorical, logits float32, smoothing 0.1 ") != std::string::npos);
+  CHECK(lines(d.out) == 14);
+  CHECK(d.out.find("throughput: ") != std::string::npos);
+  CHECK(d.out.find(std::string("isa ") + xent::active_isa()) != std::string::npos);
+}
