@@ -25,15 +25,15 @@ template <std::size_t MaxClasses>
 class MetricState {
  public:
   float result() const noexcept { return mean_or_zero(total_, count_); }
-  double total() const noexcept { return total_; }
-  double count() const noexcept { return count_; }
+  constexpr double total() const noexcept { return total_; }
+  constexpr double count() const noexcept { return count_; }
   void reset_state() noexcept {
     total_ = 0.0;
     count_ = 0.0;
     classes_ = ClassStore<MaxClasses>{};
   }
   void reset_states() noexcept { reset_state(); }  // the TF 2.4 name
-  const char* name() const noexcept { return name_; }
+  constexpr const char* name() const noexcept { return name_; }
   // Per-class mean (options.per_class); 0 when the class has no weight yet or k is out of range.
   float per_class_result(std::size_t k) const noexcept {
     if constexpr (MaxClasses == 0) {
