@@ -5,6 +5,7 @@ namespace xent_bench {
 
 #if !XENT_BENCH_HAVE_EIGEN
 const Baseline* eigen_baseline() { return nullptr; }
+const Baseline* eigen_rows_baseline() { return nullptr; }
 const char* eigen_simd_info() { return "absent"; }
 #endif
 

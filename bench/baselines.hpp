@@ -41,7 +41,8 @@ struct Baseline {
 
 const Baseline& scalar_baseline();
 const Baseline& xsimd_baseline();
-const Baseline* eigen_baseline();  // null when built without Eigen
+const Baseline* eigen_baseline();       // whole-matrix expressions; null when built without Eigen
+const Baseline* eigen_rows_baseline();  // the same one row at a time; null when built without Eigen
 const Baseline* torch_baseline();  // null when built without libtorch
 
 // Facts about how the baselines were built, for the JSON context.

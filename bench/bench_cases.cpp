@@ -143,7 +143,8 @@ void register_case(const std::string& group, const std::string& case_name, const
   const std::string prefix = group + "/" + case_name + "/";
   benchmark::RegisterBenchmark((prefix + "xent").c_str(), run_xent, spec);
   const Baseline* chosen[] = {with_scalar ? &scalar_baseline() : nullptr, with_xsimd ? &xsimd_baseline() : nullptr,
-                              with_eigen ? eigen_baseline() : nullptr, with_torch ? torch_baseline() : nullptr};
+                              with_eigen ? eigen_baseline() : nullptr, with_eigen ? eigen_rows_baseline() : nullptr,
+                              with_torch ? torch_baseline() : nullptr};
   for (const Baseline* b : chosen) {
     if (b == nullptr || baseline_fn(*b, spec.kind) == nullptr) continue;
     benchmark::RegisterBenchmark((prefix + b->name).c_str(), run_baseline, spec, b);
