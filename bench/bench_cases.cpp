@@ -1,6 +1,7 @@
 #include "bench_cases.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 
@@ -141,20 +142,30 @@ double (*baseline_fn(const Baseline& b, Kind kind))(const Case&) {
 void register_case(const std::string& group, const std::string& case_name, const Spec& spec, bool with_scalar,
                    bool with_xsimd, bool with_eigen, bool with_torch) {
   const std::string prefix = group + "/" + case_name + "/";
-  benchmark::RegisterBenchmark((prefix + "xent").c_str(), run_xent, spec);
+  add_benchmark(prefix + "xent", run_xent, spec);
   const Baseline* chosen[] = {with_scalar ? &scalar_baseline() : nullptr, with_xsimd ? &xsimd_baseline() : nullptr,
                               with_eigen ? eigen_baseline() : nullptr, with_eigen ? eigen_rows_baseline() : nullptr,
                               with_torch ? torch_baseline() : nullptr};
   for (const Baseline* b : chosen) {
     if (b == nullptr || baseline_fn(*b, spec.kind) == nullptr) continue;
-    benchmark::RegisterBenchmark((prefix + b->name).c_str(), run_baseline, spec, b);
+    add_benchmark(prefix + b->name, run_baseline, spec, b);
   }
+}
+
+benchmark::internal::Benchmark* tune(benchmark::internal::Benchmark* b) {
+  static const long iterations = [] {
+    const char* env = std::getenv("XENT_BENCH_ITERATIONS");
+    return env != nullptr ? std::strtol(env, nullptr, 10) : 0L;
+  }();
+  if (iterations > 0) b->Iterations(static_cast<benchmark::IterationCount>(iterations));
+  return b;
 }
 
 void set_counters(benchmark::State& state, std::size_t rows, std::size_t floats, std::size_t bytes_per_float) {
   const auto iterations = static_cast<std::int64_t>(state.iterations());
   state.SetItemsProcessed(iterations * static_cast<std::int64_t>(floats));
   state.SetBytesProcessed(iterations * static_cast<std::int64_t>(floats * bytes_per_float));
+  state.counters["floats"] = static_cast<double>(floats);  // per iteration, for bench/instructions.py
   state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
 }
 

@@ -3,6 +3,7 @@
 // baseline. Names follow "<group>/<case>/<implementation>" so bench/report.py can pair them.
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include <benchmark/benchmark.h>
 
@@ -33,6 +34,15 @@ double (*baseline_fn(const Baseline& b, Kind kind))(const Case&);
 // xent itself is checked against the scalar reference.
 void register_case(const std::string& group, const std::string& case_name, const Spec& spec,
                    bool with_scalar, bool with_xsimd, bool with_eigen, bool with_torch);
+
+// XENT_BENCH_ITERATIONS=N in the environment fixes every benchmark at N iterations, so two runs
+// under callgrind differ by exactly the timed work (bench/instructions.py).
+benchmark::internal::Benchmark* tune(benchmark::internal::Benchmark* b);
+
+template <class... Args>
+benchmark::internal::Benchmark* add_benchmark(const std::string& name, Args&&... args) {
+  return tune(benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...));
+}
 
 // items = floats of y_pred, a "rows/s" rate, bytes = bytes of y_pred.
 void set_counters(benchmark::State& state, std::size_t rows, std::size_t floats, std::size_t bytes_per_float);

@@ -124,17 +124,17 @@ void register_kernels() {
   for (const Baseline* base : bases) {
     const std::string impl = base != nullptr ? base->name : "xent";
     if (base == nullptr || base->log != nullptr)
-      benchmark::RegisterBenchmark(("kernel/log/" + impl).c_str(), run_log, base)->Apply(lengths);
+      add_benchmark("kernel/log/" + impl, run_log, base)->Apply(lengths);
   }
   for (const Baseline* base : bases) {
     if (base != nullptr && base == eigen_baseline()) continue;  // Eigen's logsumexp is in every P case
     const std::string impl = base != nullptr ? base->name : "xent";
-    benchmark::RegisterBenchmark(("kernel/logsumexp_f32/" + impl).c_str(), run_logsumexp, Dt::f32, base)
+    add_benchmark("kernel/logsumexp_f32/" + impl, run_logsumexp, Dt::f32, base)
         ->Apply(lengths);
   }
-  benchmark::RegisterBenchmark("kernel/logsumexp_f16/xent", run_logsumexp, Dt::f16, nullptr)->Apply(lengths);
-  benchmark::RegisterBenchmark("kernel/logsumexp_bf16/xent", run_logsumexp, Dt::bf16, nullptr)->Apply(lengths);
-  benchmark::RegisterBenchmark("kernel/log_softmax_f32/xent", run_log_softmax)->Apply(lengths);
+  add_benchmark("kernel/logsumexp_f16/xent", run_logsumexp, Dt::f16, nullptr)->Apply(lengths);
+  add_benchmark("kernel/logsumexp_bf16/xent", run_logsumexp, Dt::bf16, nullptr)->Apply(lengths);
+  add_benchmark("kernel/log_softmax_f32/xent", run_log_softmax)->Apply(lengths);
 }
 
 }  // namespace xent_bench

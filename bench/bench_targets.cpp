@@ -95,18 +95,18 @@ void register_targets() {
   add("P2", Kind::sparse_logits_f16, 2048, 32768, kNone, false, false, true, false);
   // P3: one pass over 256 MiB of fp32 logits, against a plain sum over the same buffer.
   add("P3", Kind::sparse_logits, 2048, 32768, kNone, false, false, true, false);
-  benchmark::RegisterBenchmark(("P3/" + case_name(Kind::sparse_logits, 2048, 32768) + "/sum").c_str(), run_sum,
+  add_benchmark("P3/" + case_name(Kind::sparse_logits, 2048, 32768) + "/sum", run_sum,
                                std::size_t{2048}, std::size_t{32768});
   // P4: 10 classes, 4,096 rows, every metric x input kind.
   for (Kind kind : {Kind::sparse_logits, Kind::sparse_probs, Kind::categorical_logits, Kind::categorical_probs})
     add("P4", kind, 4096, 10, kNone, true, true, true, true);
   // P5: fast log over 1M floats.
   const std::string p5 = "P5/log_f32_1048576/";
-  benchmark::RegisterBenchmark((p5 + "xent").c_str(), run_log, nullptr);
-  benchmark::RegisterBenchmark((p5 + "scalar").c_str(), run_log, &scalar_baseline());
-  benchmark::RegisterBenchmark((p5 + "xsimd_naive").c_str(), run_log, &xsimd_baseline());
-  if (const Baseline* e = eigen_baseline()) benchmark::RegisterBenchmark((p5 + "eigen").c_str(), run_log, e);
-  if (const Baseline* t = torch_baseline()) benchmark::RegisterBenchmark((p5 + "torch").c_str(), run_log, t);
+  add_benchmark(p5 + "xent", run_log, nullptr);
+  add_benchmark(p5 + "scalar", run_log, &scalar_baseline());
+  add_benchmark(p5 + "xsimd_naive", run_log, &xsimd_baseline());
+  if (const Baseline* e = eigen_baseline()) add_benchmark(p5 + "eigen", run_log, e);
+  if (const Baseline* t = torch_baseline()) add_benchmark(p5 + "torch", run_log, t);
   // P6: categorical from probabilities, label smoothing 0.1, 1,000 classes.
   add("P6", Kind::categorical_probs, 256, 1000, 0.1f, true, true, true, true);
 }
