@@ -1,18 +1,20 @@
 #pragma once
 // Portable, exact 16-bit -> float32 widening and float32 -> 16-bit rounding on bit patterns.
-// Used by the scalar path, the public to_float/to_float16/to_bfloat16 and as the test reference.
+// Used by the scalar path, the public to_float/to_float16/to_bfloat16 and the SIMD tails. `static`:
+// each translation unit (each compiled with its own ISA flags) keeps its own copy, so no ODR merge
+// can hand an AVX-512 copy to the SSE2 path.
 #include <cstdint>
 #include <cstring>
 
 namespace xent::detail {
 
-inline float bits_to_float(std::uint32_t u) noexcept {
+static inline float bits_to_float(std::uint32_t u) noexcept {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
 
-inline std::uint32_t float_to_bits(float f) noexcept {
+static inline std::uint32_t float_to_bits(float f) noexcept {
   std::uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;
@@ -20,7 +22,7 @@ inline std::uint32_t float_to_bits(float f) noexcept {
 
 // Exact. Subnormal halves go through an integer-to-float product, never a float32 subnormal,
 // so the result is right even where the FPU flushes subnormals (armv7 NEON).
-inline float f16_bits_to_float(std::uint16_t h) noexcept {
+static inline float f16_bits_to_float(std::uint16_t h) noexcept {
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   const std::uint32_t exponent = (h >> 10) & 0x1fu;
   const std::uint32_t mantissa = h & 0x3ffu;
@@ -32,12 +34,12 @@ inline float f16_bits_to_float(std::uint16_t h) noexcept {
   return bits_to_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
-inline float bf16_bits_to_float(std::uint16_t h) noexcept {
+static inline float bf16_bits_to_float(std::uint16_t h) noexcept {
   return bits_to_float(static_cast<std::uint32_t>(h) << 16);
 }
 
 // Round to nearest even; overflow to inf; NaN stays a (quiet) NaN with its sign.
-inline std::uint16_t float_to_f16_bits(float f) noexcept {
+static inline std::uint16_t float_to_f16_bits(float f) noexcept {
   std::uint32_t x = float_to_bits(f);
   const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
   x &= 0x7fffffffu;
@@ -61,7 +63,7 @@ inline std::uint16_t float_to_f16_bits(float f) noexcept {
   return static_cast<std::uint16_t>(sign | q);
 }
 
-inline std::uint16_t float_to_bf16_bits(float f) noexcept {
+static inline std::uint16_t float_to_bf16_bits(float f) noexcept {
   const std::uint32_t x = float_to_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);
   return static_cast<std::uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);

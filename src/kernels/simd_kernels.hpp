@@ -1,0 +1,677 @@
+// The SIMD kernels, written once over an xsimd arch tag A and compiled per ISA: each isa_*.cpp
+// defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
+// log: division-free, 1+r in [2/3, 4/3) and a degree-9 polynomial, max 3.5 ulp, exact 0 at 1.
+// exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift, max 2 ulp on [-87, 0].
+// Row sums: 4 vector accumulators flushed into a double every 64 vectors (lanes-as-rows paths: a
+// compensated float sum every 16 terms), so long rows keep ~1e-7 relative accuracy.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "kernels/half_bits.hpp"
+#include "kernels/kernel_table.hpp"
+#include "simd/simd.hpp"
+
+#ifndef XENT_KERNEL_NS
+#error "define XENT_KERNEL_NS (the ISA's namespace) before including simd_kernels.hpp"
+#endif
+
+namespace xent::detail::XENT_KERNEL_NS {
+
+constexpr float kEps = 1e-7f;
+constexpr float kOneMinusEps = 1.0f - kEps;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// ln 2 split so that n * kLn2Hi is exact for |n| < 2^15.
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+// log(1 + r) = r + r^2 P(r) on r in [-1/3, 1/3]: P of degree 7, fitted for relative error.
+constexpr float kLogP[8] = {-4.999993607e-01f, 3.333319819e-01f, -2.500781955e-01f, 2.001116505e-01f,
+                            -1.641594959e-01f, 1.399586865e-01f, -1.538859510e-01f, 1.402605470e-01f};
+// exp(f) = 1 + f + f^2 Q(f) on |f| <= ln2/2: Q of degree 4, fitted for ulp error (0.04 ulp). A
+// degree-3 Q (a degree-5 polynomial) fits to 1.35 ulp and measured 2.3 ulp after rounding: over the bound.
+constexpr float kExpQ[5] = {4.999999001e-01f, 1.666651926e-01f, 4.166908701e-02f, 8.368847768e-03f,
+                            1.378039207e-03f};
+constexpr float kLog2e = 1.44269502e+00f;
+constexpr float kExpMagic = 12582912.0f + 127.0f;  // 1.5 * 2^23 rounds; + 127 pre-biases the exponent
+constexpr float kExpMinArg = -87.3365448f;         // ln(FLT_MIN): below it, exp is flushed to 0
+
+// Rows longer than this (in floats) take the single-pass online logsumexp instead of two passes.
+constexpr std::size_t kTwoPassMax = 8192;
+// Online pieces: small enough to be re-read from L1 after the piece's max.
+constexpr std::size_t kPiece = 1024;
+// Stack buffers: widened chunks and transposed tiles (floats each).
+constexpr std::size_t kBuf = 256;
+// Rows per batch of per-row logs in the row-by-row path.
+constexpr std::size_t kRowBatch = 32;
+
+alignas(64) constexpr float kIota[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                         16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+                                         32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+                                         48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+
+inline float load_element(const void* data, DType type, std::size_t i) noexcept {
+  switch (type) {
+    case DType::f32: return static_cast<const float*>(data)[i];
+    case DType::f16: return f16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
+    case DType::bf16: return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
+    case DType::i32: return static_cast<float>(static_cast<const std::int32_t*>(data)[i]);
+    case DType::i64: return static_cast<float>(static_cast<const std::int64_t*>(data)[i]);
+    case DType::u8: return static_cast<float>(static_cast<const std::uint8_t*>(data)[i]);
+    case DType::u16: return static_cast<float>(static_cast<const std::uint16_t*>(data)[i]);
+  }
+  return 0.0f;
+}
+
+template <class A>
+struct Kernels {
+  using F = simd::vf<A>;
+  using I = simd::vi<A>;
+  using B = xsimd::batch_bool<float, A>;
+  static constexpr std::size_t W = F::size;
+  static_assert(W <= 16, "kIota and the tile sizes assume at most 16 lanes");
+
+  // ---- elementwise math -------------------------------------------------------------------
+
+  // log of positive normal floats (the clipped probabilities): max 3.5 ulp, exact 0 at 1.
+  static F log_core(const F& x) noexcept {
+    const I xi = simd::as_int<A>(x);
+    const I n = (xi - I(0x3f2aaaab)) >> 23;  // 0x3f2aaaab = bits of 2/3
+    const F r = simd::as_float<A>(xi - (n << 23)) - F(1.0f);  // exact: 1 + r in [2/3, 4/3)
+    const F nf = xsimd::to_float(n);
+    F p = F(kLogP[7]);
+    for (int i = 6; i >= 0; --i) p = xsimd::fma(p, r, F(kLogP[i]));
+    F y = xsimd::fma(r * r, p, r);
+    y = xsimd::fma(nf, F(kLn2Lo), y);
+    return xsimd::fma(nf, F(kLn2Hi), y);
+  }
+
+  // The cold branch: zero, subnormals, negatives, inf and NaN.
+  [[gnu::noinline]] static F log_special(F x) noexcept {
+    const B small = x < F(0x1p-126f);  // zero, subnormal or negative (armv7 NEON: subnormals read as 0)
+    const F scaled = xsimd::select(small, x * F(0x1p23f), x);
+    F y = log_core(scaled);
+    y = xsimd::select(small, y - F(23.0f * kLn2Hi) - F(23.0f * kLn2Lo), y);
+    y = xsimd::select(scaled == F(0.0f), F(-kInf), y);
+    y = xsimd::select(x < F(0.0f), F(kNaN), y);
+    y = xsimd::select(x == F(kInf), F(kInf), y);
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  // log of anything: max 3.5 ulp over positive normals; log(0) = -inf, log(x < 0) = NaN, inf, NaN.
+  static F log_any(const F& x) noexcept {
+    const B normal = (x >= F(0x1p-126f)) & (x <= F(std::numeric_limits<float>::max()));
+    if (xsimd::all(normal)) return log_core(x);
+    return log_special(x);
+  }
+
+  // exp(x) for x <= 0 (NaN passes): max 2 ulp on [-87, 0], 0 below ln(FLT_MIN).
+  static F exp_core(const F& x) noexcept {
+    const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
+    const F k = kf - F(kExpMagic);
+    F f = xsimd::fma(k, F(-kLn2Hi), x);
+    f = xsimd::fma(k, F(-kLn2Lo), f);
+    F q = F(kExpQ[4]);
+    q = xsimd::fma(q, f, F(kExpQ[3]));
+    q = xsimd::fma(q, f, F(kExpQ[2]));
+    q = xsimd::fma(q, f, F(kExpQ[1]));
+    q = xsimd::fma(q, f, F(kExpQ[0]));
+    const F y = xsimd::fma(f * f, q, f) + F(1.0f);
+    const F scale = simd::as_float<A>(simd::as_int<A>(kf) << 23);  // 2^k: the low bits of kf are k + 127
+    return xsimd::select(x < F(kExpMinArg), F(0.0f), y * scale);
+  }
+
+  static F clip(const F& p) noexcept {
+    // Operand order keeps NaN: x86 max/min return the second operand when either is NaN.
+    return xsimd::min(F(kOneMinusEps), xsimd::max(F(kEps), p));
+  }
+
+  static F tail_mask_zero(const F& v, std::size_t n) noexcept {  // lanes >= n set to 0
+    return xsimd::select(F::load_aligned(kIota) < F(static_cast<float>(n)), v, F(0.0f));
+  }
+
+  // ---- reductions over a contiguous float span ----------------------------------------------
+
+  // Sum of f(x) over p[0..n): 4 accumulators, flushed into a double every 64 vectors.
+  template <class Fn>
+  static double span_sum(const float* p, std::size_t n, Fn&& f) noexcept {
+    F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    double total = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      a0 += f(F::load_unaligned(p + i));
+      a1 += f(F::load_unaligned(p + i + W));
+      a2 += f(F::load_unaligned(p + i + 2 * W));
+      a3 += f(F::load_unaligned(p + i + 3 * W));
+      if (++since == 16) {
+        total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+        a0 = a1 = a2 = a3 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (; i + W <= n; i += W) a1 += f(F::load_unaligned(p + i));
+    if (i < n) a2 += tail_mask_zero(f(simd::load_partial<A>(p + i, n - i, 0.0f)), n - i);
+    return total + static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+  }
+
+  // Sum of f(x, t) over two spans.
+  template <class Fn>
+  static double span_sum2(const float* p, const float* t, std::size_t n, Fn&& f) noexcept {
+    F a0(0.0f), a1(0.0f);
+    double total = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      a0 += f(F::load_unaligned(p + i), F::load_unaligned(t + i));
+      a1 += f(F::load_unaligned(p + i + W), F::load_unaligned(t + i + W));
+      if (++since == 32) {
+        total += static_cast<double>(xsimd::hadd(a0 + a1));
+        a0 = a1 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (; i + W <= n; i += W) a0 += f(F::load_unaligned(p + i), F::load_unaligned(t + i));
+    if (i < n) {
+      a1 += tail_mask_zero(f(simd::load_partial<A>(p + i, n - i, 0.5f), simd::load_partial<A>(t + i, n - i, 0.0f)), n - i);
+    }
+    return total + static_cast<double>(xsimd::hadd(a0 + a1));
+  }
+
+  static F span_max(const float* p, std::size_t n, F m) noexcept {
+    F m1(-kInf), m2(-kInf), m3(-kInf);
+    std::size_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      m = xsimd::max(F::load_unaligned(p + i), m);
+      m1 = xsimd::max(F::load_unaligned(p + i + W), m1);
+      m2 = xsimd::max(F::load_unaligned(p + i + 2 * W), m2);
+      m3 = xsimd::max(F::load_unaligned(p + i + 3 * W), m3);
+    }
+    for (; i + W <= n; i += W) m = xsimd::max(F::load_unaligned(p + i), m);
+    if (i < n) m = xsimd::max(simd::load_partial<A>(p + i, n - i, -kInf), m);
+    return xsimd::max(xsimd::max(m, m1), xsimd::max(m2, m3));
+  }
+
+  static double span_expsum(const float* p, std::size_t n, float m) noexcept {
+    const F mv(m);
+    return span_sum(p, n, [&mv](const F& x) { return exp_core(x - mv); });
+  }
+
+  // ---- reading rows: a row as contiguous float32 chunks --------------------------------------
+
+  // Elements [k0, k0 + n) of row r as floats: the data itself when it is contiguous float32,
+  // otherwise widened (or gathered) into buf (n <= kBuf).
+  static const float* chunk(const Rows& rows, std::size_t r, std::size_t k0, std::size_t n, float* buf) noexcept {
+    const std::size_t off = r * rows.row_stride + k0 * rows.class_stride;
+    if (rows.class_stride == 1) {
+      if (rows.type == DType::f32) return static_cast<const float*>(rows.data) + off;
+      if (rows.type == DType::f16 || rows.type == DType::bf16) {
+        const std::uint16_t* h = static_cast<const std::uint16_t*>(rows.data) + off;
+        widen_into(h, buf, n, rows.type == DType::f16);
+        return buf;
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride);
+    return buf;
+  }
+
+  static std::size_t chunk_length(const Rows& rows) noexcept {
+    return rows.class_stride == 1 && rows.type == DType::f32 ? rows.classes : kBuf;
+  }
+
+  // fn(p, n, k0) over the chunks of row r.
+  template <class Fn>
+  static void for_chunks(const Rows& rows, std::size_t r, Fn&& fn) noexcept {
+    alignas(64) float buf[kBuf];
+    const std::size_t len = chunk_length(rows);
+    for (std::size_t k0 = 0; k0 < rows.classes; k0 += len) {
+      const std::size_t n = rows.classes - k0 < len ? rows.classes - k0 : len;
+      fn(chunk(rows, r, k0, n, buf), n, k0);
+    }
+  }
+
+  // fn(p, t, n, k0) over matching chunks of the same row of two blocks.
+  template <class Fn>
+  static void for_chunks2(const Rows& a, const Rows& b, std::size_t r, Fn&& fn) noexcept {
+    alignas(64) float buf_a[kBuf];
+    alignas(64) float buf_b[kBuf];
+    const std::size_t la = chunk_length(a), lb = chunk_length(b);
+    const std::size_t len = la < lb ? la : lb;
+    for (std::size_t k0 = 0; k0 < a.classes; k0 += len) {
+      const std::size_t n = a.classes - k0 < len ? a.classes - k0 : len;
+      fn(chunk(a, r, k0, n, buf_a), chunk(b, r, k0, n, buf_b), n, k0);
+    }
+  }
+
+  static void widen_into(const std::uint16_t* h, float* out, std::size_t n, bool f16) noexcept {
+    std::size_t i = 0;
+    if (f16) {
+      for (; i + W <= n; i += W) simd::widen_f16<A>(h + i).store_unaligned(out + i);
+      for (; i < n; ++i) out[i] = f16_bits_to_float(h[i]);
+    } else {
+      for (; i + W <= n; i += W) simd::widen_bf16<A>(h + i).store_unaligned(out + i);
+      for (; i < n; ++i) out[i] = bf16_bits_to_float(h[i]);
+    }
+  }
+
+  // max and S = sum(exp(x - max)) of row r: two passes while the row fits in L1, else one online
+  // pass (the running max rises piece by piece; the sum is rescaled only when it does).
+  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+    if (rows.classes <= kTwoPassMax) {
+      F mv(-kInf);
+      for_chunks(rows, r, [&mv](const float* p, std::size_t n, std::size_t) { mv = span_max(p, n, mv); });
+      const float m = simd::hmax<A>(mv);
+      double s = 0.0;
+      for_chunks(rows, r, [&s, m](const float* p, std::size_t n, std::size_t) { s += span_expsum(p, n, m); });
+      *m_out = m;
+      *s_out = static_cast<float>(s);
+      return;
+    }
+    float m = -kInf;
+    double s = 0.0;
+    for_chunks(rows, r, [&m, &s](const float* p, std::size_t n, std::size_t) {
+      for (std::size_t i = 0; i < n; i += kPiece) {
+        const std::size_t len = n - i < kPiece ? n - i : kPiece;
+        const float pm = simd::hmax<A>(span_max(p + i, len, F(-kInf)));
+        if (pm > m) {
+          s *= std::exp(static_cast<double>(m) - static_cast<double>(pm));  // once per rise, not per element
+          m = pm;
+        }
+        s += span_expsum(p + i, len, m);
+      }
+    });
+    *m_out = m;
+    *s_out = static_cast<float>(s);
+  }
+
+  // ---- lanes as rows: W rows at once, class by class -----------------------------------------
+
+  // Class k of rows r0 .. r0 + count - 1 (count <= W) as one vector; missing lanes read `fill`.
+  struct Lanes {
+    const void* data;
+    DType type;
+    std::size_t row_stride, class_stride, r0, count;
+    float fill;
+
+    F get(std::size_t k) const noexcept {
+      const std::size_t off = r0 * row_stride + k * class_stride;
+      if (count == W && row_stride == 1) {
+        if (type == DType::f32) return F::load_unaligned(static_cast<const float*>(data) + off);
+        if (type == DType::f16) return simd::widen_f16<A>(static_cast<const std::uint16_t*>(data) + off);
+        if (type == DType::bf16) return simd::widen_bf16<A>(static_cast<const std::uint16_t*>(data) + off);
+      }
+      alignas(64) float lanes[W];
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride) : fill;
+      return F::load_aligned(lanes);
+    }
+  };
+
+  // A float sum per lane: a float partial sum added into a compensated (TwoSum) total every 16 terms.
+  struct LaneSum {
+    F hi = F(0.0f), lo = F(0.0f), part = F(0.0f);
+    unsigned n = 0;
+    void add(const F& v) noexcept {
+      part += v;
+      if (++n == 16) flush();
+    }
+    void flush() noexcept {
+      const F t = hi + part;
+      const F bp = t - hi;
+      lo += (hi - (t - bp)) + (part - bp);
+      hi = t;
+      part = F(0.0f);
+      n = 0;
+    }
+    F result() noexcept {
+      flush();
+      return xsimd::select(xsimd::isinf(hi), hi, hi + lo);  // an infinite total leaves lo NaN
+    }
+  };
+
+  // The rows of a contiguous block with few classes, transposed into a stack tile so that the
+  // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k).
+  static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
+    const std::size_t k_n = rows.classes;
+    for (std::size_t j = 0; j < W; ++j) {
+      if (j >= count) {
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = fill;
+        continue;
+      }
+      const std::size_t off = (r0 + j) * rows.row_stride;
+      if (rows.type == DType::f32) {
+        const float* p = static_cast<const float*>(rows.data) + off;
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = p[k];
+      } else {
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = load_element(rows.data, rows.type, off + k);
+      }
+    }
+    return Lanes{tile, DType::f32, 1, W, 0, W, fill};
+  }
+
+  static bool use_tile(const Rows& rows) noexcept {
+    return rows.class_stride == 1 && rows.classes * W <= kBuf && rows.rows > 1;
+  }
+
+  // Calls group(lanes_pred, r0, count) for each group of up to W rows, or returns false when the
+  // block is better done row by row (contiguous rows with many classes).
+  template <class Group>
+  static bool for_lane_groups(const Rows& pred, float fill, Group&& group) noexcept {
+    const bool tile = use_tile(pred);
+    if (pred.class_stride == 1 && !tile) return false;
+    alignas(64) float buf[kBuf];
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes lanes = tile ? fill_tile(pred, r0, count, fill, buf)
+                               : Lanes{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      group(lanes, r0, count);
+    }
+    return true;
+  }
+
+  static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
+    alignas(64) float lanes[W];
+    for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? static_cast<float>(labels[j]) : -1.0f;
+    return F::load_aligned(lanes);
+  }
+
+  static void store_rows(const F& v, float* out, std::size_t count) noexcept {
+    if (count == W) {
+      v.store_unaligned(out);
+    } else {
+      simd::store_partial<A>(v, out, count);
+    }
+  }
+
+  // ---- per-row loss formulas on vectors of rows ---------------------------------------------
+
+  struct Smooth {
+    F scale, offset;
+    bool on;
+    Smooth(float ls, std::size_t k) noexcept
+        : scale(1.0f - ls), offset(ls / static_cast<float>(k)), on(ls > 0.0f) {}
+    F apply(const F& t) const noexcept { return on ? t * scale + offset : t; }
+  };
+
+  // Sparse from probabilities: log(S) - log(p_label), smoothed: (1-ls) nll + ls (log S - L / K).
+  static F sparse_probs_loss(const F& s, const F& p_label, const F& log_sum, float ls, float k) noexcept {
+    const F log_s = log_any(s);
+    const F nll = log_s - log_any(p_label);
+    if (!(ls > 0.0f)) return nll;
+    return F(1.0f - ls) * nll + F(ls) * (log_s - log_sum / F(k));
+  }
+
+  // Sparse from logits: log(S) - (z_label - m), smoothed with D = sum(z - m).
+  static F sparse_logits_loss(const F& s, const F& shifted_label, const F& shifted_sum, float ls, float k) noexcept {
+    const F log_s = log_any(s);
+    const F nll = log_s - shifted_label;
+    if (!(ls > 0.0f)) return nll;
+    return F(1.0f - ls) * nll + F(ls) * (log_s - shifted_sum / F(k));
+  }
+
+  // ---- the table's row kernels ---------------------------------------------------------------
+
+  static void sparse_rows(const Rows& pred, const std::int32_t* labels, const LossParams& params, float* loss) noexcept {
+    const float ls = params.label_smoothing;
+    const float kf = static_cast<float>(pred.classes);
+    const bool smooth = ls > 0.0f;
+    const bool grouped = for_lane_groups(pred, params.from_logits ? 0.0f : 0.5f, [&](const Lanes& x, std::size_t r0, std::size_t count) {
+      const F lab = load_labels(labels + r0, count);
+      F out;
+      if (params.from_logits) {
+        F m(-kInf);
+        for (std::size_t k = 0; k < pred.classes; ++k) m = xsimd::max(x.get(k), m);
+        LaneSum s, d;
+        F z_label(0.0f);
+        for (std::size_t k = 0; k < pred.classes; ++k) {
+          const F z = x.get(k) - m;
+          s.add(exp_core(z));
+          if (smooth) d.add(z);
+          z_label = xsimd::select(lab == F(static_cast<float>(k)), z, z_label);
+        }
+        out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
+      } else {
+        LaneSum s, l;
+        F p_label(1.0f);
+        for (std::size_t k = 0; k < pred.classes; ++k) {
+          const F p = clip(x.get(k));
+          s.add(p);
+          if (smooth) l.add(log_core(p));
+          p_label = xsimd::select(lab == F(static_cast<float>(k)), p, p_label);
+        }
+        out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
+      }
+      store_rows(xsimd::select(lab < F(0.0f), F(0.0f), out), loss + r0, count);
+    });
+    if (grouped) return;
+    // Row by row, the per-row logs batched kRowBatch rows at a time.
+    alignas(64) float a[kRowBatch], b[kRowBatch], c[kRowBatch];
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += kRowBatch) {
+      const std::size_t count = pred.rows - r0 < kRowBatch ? pred.rows - r0 : kRowBatch;
+      for (std::size_t j = 0; j < kRowBatch; ++j) {
+        a[j] = b[j] = 1.0f;  // ignored and missing rows: harmless lanes, zeroed below
+        c[j] = 0.0f;
+      }
+      for (std::size_t j = 0; j < count; ++j) {
+        const std::size_t r = r0 + j;
+        if (labels[r] < 0) continue;
+        const std::size_t y = static_cast<std::size_t>(labels[r]);
+        if (params.from_logits) {
+          float m = 0.0f;
+          row_max_sum(pred, r, &m, &a[j]);
+          b[j] = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride) - m;
+          if (smooth) {
+            double d = 0.0;
+            const F mv(m);
+            for_chunks(pred, r, [&d, &mv](const float* p, std::size_t n, std::size_t) {
+              d += span_sum(p, n, [&mv](const F& z) { return z - mv; });
+            });
+            c[j] = static_cast<float>(d);
+          }
+        } else {
+          double s = 0.0, l = 0.0;
+          for_chunks(pred, r, [&](const float* p, std::size_t n, std::size_t) {
+            s += span_sum(p, n, [](const F& v) { return clip(v); });
+            if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
+          });
+          a[j] = static_cast<float>(s);
+          const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride);
+          b[j] = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
+          c[j] = static_cast<float>(l);
+        }
+      }
+      for (std::size_t j = 0; j < count; j += W) {
+        const std::size_t n = count - j < W ? count - j : W;
+        const F va = F::load_aligned(a + j), vb = F::load_aligned(b + j), vc = F::load_aligned(c + j);
+        const F out = params.from_logits ? sparse_logits_loss(va, vb, vc, ls, kf) : sparse_probs_loss(va, vb, vc, ls, kf);
+        const F lab = load_labels(labels + r0 + j, n);
+        store_rows(xsimd::select(lab < F(0.0f), F(0.0f), out), loss + r0 + j, n);
+      }
+    }
+  }
+
+  // Categorical, lanes as rows: per lane the loss, or (shares != nullptr) also each class's share.
+  static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
+    const Smooth sm(params.label_smoothing, k_n);
+    LaneSum acc;
+    if (params.from_logits) {
+      F m(-kInf);
+      for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.get(k), m);
+      LaneSum s, tsum;
+      for (std::size_t k = 0; k < k_n; ++k) {
+        const F z = x.get(k) - m;
+        const F tk = sm.apply(t.get(k));
+        s.add(exp_core(z));
+        tsum.add(tk);
+        acc.add(tk * z);
+      }
+      // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
+      return log_any(s.result()) * tsum.result() - acc.result();
+    }
+    LaneSum s;
+    for (std::size_t k = 0; k < k_n; ++k) s.add(x.get(k));
+    const F total = s.result();
+    for (std::size_t k = 0; k < k_n; ++k) {
+      const F q = clip(x.get(k) / total);
+      acc.add(sm.apply(t.get(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+    }
+    return F(0.0f) - acc.result();
+  }
+
+  // Row r of a categorical block, row by row: s (probabilities) or m and log S (logits).
+  struct RowStats {
+    float s = 0.0f, m = 0.0f, log_s = 0.0f;
+  };
+
+  static RowStats categorical_stats(const Rows& pred, std::size_t r, bool from_logits) noexcept {
+    RowStats st;
+    if (from_logits) {
+      float s = 0.0f;
+      row_max_sum(pred, r, &st.m, &s);
+      st.s = s;
+      st.log_s = simd::lane0<A>(log_any(F(s)));
+    } else {
+      double s = 0.0;
+      for_chunks(pred, r, [&s](const float* p, std::size_t n, std::size_t) {
+        s += span_sum(p, n, [](const F& v) { return v; });
+      });
+      st.s = static_cast<float>(s);
+    }
+    return st;
+  }
+
+  static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
+    const bool tile = use_tile(pred) && use_tile(truth);
+    if (pred.class_stride != 1 || tile) {
+      alignas(64) float buf_p[kBuf];
+      alignas(64) float buf_t[kBuf];
+      for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+        const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+        const float fill = params.from_logits ? 0.0f : 1.0f;
+        const Lanes x = tile ? fill_tile(pred, r0, count, fill, buf_p)
+                             : Lanes{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+        const Lanes t = tile ? fill_tile(truth, r0, count, 0.0f, buf_t)
+                             : Lanes{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
+        store_rows(categorical_lanes(x, t, pred.classes, params), loss + r0, count);
+      }
+      return;
+    }
+    const Smooth sm(params.label_smoothing, pred.classes);
+    for (std::size_t r = 0; r < pred.rows; ++r) {
+      const RowStats st = categorical_stats(pred, r, params.from_logits);
+      double acc = 0.0;
+      if (params.from_logits) {
+        const F mv(st.m), log_s(st.log_s);
+        for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
+          acc += span_sum2(p, t, n, [&](const F& z, const F& tk) { return sm.apply(tk) * (log_s - (z - mv)); });
+        });
+        loss[r] = static_cast<float>(acc);
+      } else {
+        const F total(st.s);
+        for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
+          acc += span_sum2(p, t, n, [&](const F& v, const F& tk) {
+            const F q = clip(v / total);
+            return sm.apply(tk) * log_core(q) + (q - q);
+          });
+        });
+        loss[r] = static_cast<float>(-acc);
+      }
+    }
+  }
+
+  // Per-class shares: row by row for every layout (a reporting path, not a hot one).
+  static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
+                                       const float* row_weight, double* class_total) noexcept {
+    const Smooth sm(params.label_smoothing, pred.classes);
+    alignas(64) float share[kBuf];
+    for (std::size_t r = 0; r < pred.rows; ++r) {
+      const double w = row_weight != nullptr ? static_cast<double>(row_weight[r]) : 1.0;
+      const RowStats st = categorical_stats(pred, r, params.from_logits);
+      const F mv(st.m), log_s(st.log_s), total(st.s);
+      const bool logits = params.from_logits;
+      for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t k0) {
+        for (std::size_t i0 = 0; i0 < n; i0 += kBuf) {
+          const std::size_t len = n - i0 < kBuf ? n - i0 : kBuf;
+          for (std::size_t i = 0; i < len; i += W) {
+            const std::size_t v = len - i < W ? len - i : W;
+            const F x = v == W ? F::load_unaligned(p + i0 + i) : simd::load_partial<A>(p + i0 + i, v, 0.5f);
+            const F tk = sm.apply(v == W ? F::load_unaligned(t + i0 + i) : simd::load_partial<A>(t + i0 + i, v, 0.0f));
+            F y;
+            if (logits) {
+              y = tk * (log_s - (x - mv));
+            } else {
+              const F q = clip(x / total);
+              y = F(0.0f) - (tk * log_core(q) + (q - q));
+            }
+            y.store_aligned(share + i);
+          }
+          for (std::size_t i = 0; i < len; ++i) class_total[k0 + i0 + i] += w * static_cast<double>(share[i]);
+        }
+      });
+    }
+  }
+
+  // ---- the public kernels --------------------------------------------------------------------
+
+  static void log(const float* x, float* out, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
+    if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
+  }
+
+  static void exp_nonpositive(const float* x, float* out, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) exp_core(F::load_unaligned(x + i)).store_unaligned(out + i);
+    if (i < n) simd::store_partial<A>(exp_core(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
+  }
+
+  // Any NaN in the row (the cold check behind an infinite max).
+  static bool has_nan(const Rows& row) noexcept {
+    double count = 0.0;
+    for_chunks(row, 0, [&count](const float* p, std::size_t n, std::size_t) {
+      count += span_sum(p, n, [](const F& v) { return xsimd::select(xsimd::isnan(v), F(1.0f), F(0.0f)); });
+    });
+    return count > 0.0;
+  }
+
+  static float logsumexp(const void* x, DType type, std::size_t n) noexcept {
+    const Rows row{x, type, 1, n, n, 1};
+    float m = -kInf, s = 0.0f;
+    row_max_sum(row, 0, &m, &s);
+    if (std::isinf(m)) return has_nan(row) ? kNaN : m;  // all -inf (or n == 0), or a +inf entry
+    return m + simd::lane0<A>(log_any(F(s)));
+  }
+
+  static void log_softmax(const float* x, float* out, std::size_t n) noexcept {
+    const Rows row{x, DType::f32, 1, n, n, 1};
+    float m = -kInf, s = 0.0f;
+    row_max_sum(row, 0, &m, &s);
+    const float log_s = std::isinf(m) ? kNaN : simd::lane0<A>(log_any(F(s)));
+    const F mv(m), lv(log_s);
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) ((F::load_unaligned(x + i) - mv) - lv).store_unaligned(out + i);
+    if (i < n) simd::store_partial<A>((simd::load_partial<A>(x + i, n - i, 0.0f) - mv) - lv, out + i, n - i);
+  }
+
+  static void widen_f16(const std::uint16_t* x, float* out, std::size_t n) noexcept { widen_into(x, out, n, true); }
+  static void widen_bf16(const std::uint16_t* x, float* out, std::size_t n) noexcept { widen_into(x, out, n, false); }
+};
+
+template <class A>
+constexpr KernelTable make_table(const char* name) noexcept {
+  using K = Kernels<A>;
+  return KernelTable{name,
+                     &K::log,
+                     &K::logsumexp,
+                     &K::log_softmax,
+                     &K::widen_f16,
+                     &K::widen_bf16,
+                     &K::sparse_rows,
+                     &K::categorical_rows,
+                     &K::categorical_class_shares,
+                     &K::exp_nonpositive};
+}
+
+}  // namespace xent::detail::XENT_KERNEL_NS

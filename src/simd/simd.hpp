@@ -1,0 +1,145 @@
+#pragma once
+// The thin compat layer over xsimd 8.1, and the only header that includes it: batch aliases,
+// bit casts, horizontal max, padded tail loads, and float16/bfloat16 widening per architecture
+// (F16C on AVX2/AVX-512, vcvt_f32_f16 on NEON, an exact integer method elsewhere).
+// Everything here is a template on the xsimd arch tag, so per-ISA copies never collide (ODR).
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include <xsimd/xsimd.hpp>
+#if defined(__F16C__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace xent::simd {
+
+template <class A>
+using vf = xsimd::batch<float, A>;
+template <class A>
+using vi = xsimd::batch<std::int32_t, A>;
+template <class A>
+using vb = xsimd::batch_bool<float, A>;
+
+template <class A>
+inline vi<A> as_int(const vf<A>& x) noexcept {
+  return xsimd::bitwise_cast<vi<A>>(x);
+}
+template <class A>
+inline vf<A> as_float(const vi<A>& x) noexcept {
+  return xsimd::bitwise_cast<vf<A>>(x);
+}
+
+// Horizontal max through memory: once per row, so its cost does not matter; NaN lanes are skipped.
+template <class A>
+inline float hmax(const vf<A>& x) noexcept {
+  alignas(64) float lanes[vf<A>::size];
+  x.store_aligned(lanes);
+  float m = lanes[0];
+  for (std::size_t i = 1; i < vf<A>::size; ++i) m = lanes[i] > m ? lanes[i] : m;
+  return m;
+}
+
+template <class A>
+inline float lane0(const vf<A>& x) noexcept {
+  alignas(64) float lanes[vf<A>::size];
+  x.store_aligned(lanes);
+  return lanes[0];
+}
+
+// The first n < size floats of p, the other lanes set to fill; never reads past p + n.
+template <class A>
+inline vf<A> load_partial(const float* p, std::size_t n, float fill) noexcept {
+  alignas(64) float lanes[vf<A>::size];
+  for (std::size_t i = 0; i < vf<A>::size; ++i) lanes[i] = fill;
+  if (n > 0) std::memcpy(lanes, p, n * sizeof(float));
+  return vf<A>::load_aligned(lanes);
+}
+
+template <class A>
+inline void store_partial(const vf<A>& x, float* p, std::size_t n) noexcept {
+  alignas(64) float lanes[vf<A>::size];
+  x.store_aligned(lanes);
+  if (n > 0) std::memcpy(p, lanes, n * sizeof(float));
+}
+
+// ---- 16-bit widening: `size` halves at p (unaligned) to floats -----------------------------
+
+// Zero-extended 16-bit lanes as int32.
+template <class A>
+inline vi<A> load_u16(const std::uint16_t* p, xsimd::generic) noexcept {
+  alignas(64) std::int32_t lanes[vi<A>::size];
+  for (std::size_t i = 0; i < vi<A>::size; ++i) lanes[i] = p[i];
+  return vi<A>::load_aligned(lanes);
+}
+#if defined(__SSE2__)
+template <class A>
+inline vi<A> load_u16(const std::uint16_t* p, xsimd::sse2) noexcept {
+  const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm_unpacklo_epi16(h, _mm_setzero_si128());
+}
+#endif
+#if defined(__AVX2__)
+template <class A>
+inline vi<A> load_u16(const std::uint16_t* p, xsimd::avx) noexcept {
+  return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+#endif
+#if defined(__AVX512F__)
+template <class A>
+inline vi<A> load_u16(const std::uint16_t* p, xsimd::avx512f) noexcept {
+  return _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+template <class A>
+inline vi<A> load_u16(const std::uint16_t* p, xsimd::neon) noexcept {
+  return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p)));
+}
+#endif
+
+// Exact float16 -> float32 with integer operations only: normals and inf/NaN by moving the
+// fields, subnormals as (integer mantissa) * 2^-24, so no float32 subnormal is ever formed and
+// flush-to-zero modes cannot change the result.
+template <class A>
+inline vf<A> widen_f16(const std::uint16_t* p, xsimd::generic) noexcept {
+  const vi<A> h = load_u16<A>(p, A{});
+  const vi<A> magnitude = h & vi<A>(0x7fff);
+  const vi<A> sign = (h & vi<A>(0x8000)) << 16;
+  const vi<A> normal = (magnitude << 13) + vi<A>(112 << 23);
+  const vi<A> special = (magnitude << 13) | vi<A>(0x7f800000);
+  const vi<A> subnormal = as_int<A>(xsimd::to_float(magnitude) * vf<A>(0x1p-24f));
+  const vi<A> v = xsimd::select(magnitude < vi<A>(0x400), subnormal,
+                                xsimd::select(magnitude >= vi<A>(0x7c00), special, normal));
+  return as_float<A>(v | sign);
+}
+#if defined(__F16C__)
+template <class A>
+inline vf<A> widen_f16(const std::uint16_t* p, xsimd::avx) noexcept {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+#endif
+#if defined(__AVX512F__)
+template <class A>
+inline vf<A> widen_f16(const std::uint16_t* p, xsimd::avx512f) noexcept {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+#endif
+#if (defined(__ARM_NEON) || defined(__ARM_NEON__)) && (defined(__aarch64__) || defined(__ARM_FP16_FORMAT_IEEE))
+template <class A>
+inline vf<A> widen_f16(const std::uint16_t* p, xsimd::neon) noexcept {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+#endif
+
+template <class A>
+inline vf<A> widen_f16(const std::uint16_t* p) noexcept {
+  return widen_f16<A>(p, A{});
+}
+
+template <class A>
+inline vf<A> widen_bf16(const std::uint16_t* p) noexcept {
+  return as_float<A>(load_u16<A>(p, A{}) << 16);
+}
+
+}  // namespace xent::simd
