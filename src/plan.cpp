@@ -99,38 +99,73 @@ Status plan_weight(const Shape& w, Plan& p) noexcept {
   return Status::shape_mismatch;  // rule 5
 }
 
+// Weight index == V index / group whenever each stride is V's row-major stride over group along
+// every dim longer than 1 (the prefix fallback always is); all strides 0 is a scalar.
+Plan::WeightLayout weight_layout(const Plan& p) noexcept {
+  if (p.group > 1) return Plan::WeightLayout::contiguous;  // rule 4: index = V index / group
+  bool scalar = true;
+  bool contiguous = true;
+  std::size_t stride = 1;
+  for (std::size_t j = p.v_rank; j-- > 0;) {
+    if (p.v_dims[j] > 1) {
+      scalar = scalar && p.w_strides[j] == 0;
+      contiguous = contiguous && p.w_strides[j] * p.group == stride;
+    }
+    stride *= p.v_dims[j];
+  }
+  if (scalar) return Plan::WeightLayout::scalar;
+  return contiguous ? Plan::WeightLayout::contiguous : Plan::WeightLayout::strided;
+}
+
 template <class T>
 const T* typed(const Erased& e) noexcept {
   return static_cast<const T*>(e.data);
 }
 
-// One label as an int64 class index, or false when it is a NaN/inf or unrepresentable float.
-bool label_value(const Erased& labels, std::size_t i, std::int64_t& out) noexcept {
-  switch (labels.type) {
-    case ElemType::i32: out = typed<std::int32_t>(labels)[i]; return true;
-    case ElemType::i64: out = typed<std::int64_t>(labels)[i]; return true;
-    case ElemType::u8: out = typed<std::uint8_t>(labels)[i]; return true;
-    case ElemType::u16: out = typed<std::uint16_t>(labels)[i]; return true;
-    case ElemType::f32: {
-      // Truncated toward zero, as Keras's cast; 2^63 is exactly representable as a float.
-      const float f = typed<float>(labels)[i];
-      if (!(std::fabs(f) < 9.2233720368547758e18f)) return false;  // NaN, inf, or too large
-      out = static_cast<std::int64_t>(f);
-      return true;
-    }
-    default: return false;
+// One label as an int64 class index; false for a NaN/inf float or one beyond int64.
+bool to_index(std::int32_t x, std::int64_t& out) noexcept { return out = x, true; }
+bool to_index(std::int64_t x, std::int64_t& out) noexcept { return out = x, true; }
+bool to_index(std::uint8_t x, std::int64_t& out) noexcept { return out = x, true; }
+bool to_index(std::uint16_t x, std::int64_t& out) noexcept { return out = x, true; }
+bool to_index(float x, std::int64_t& out) noexcept {
+  // Truncated toward zero, as Keras's cast; 2^63 is exactly representable as a float.
+  if (!(std::fabs(x) < 9.2233720368547758e18f)) return false;  // NaN, inf, or too large
+  out = static_cast<std::int64_t>(x);
+  return true;
+}
+
+// One tight loop per label type (five small copies, not one per metric instantiation).
+template <class T>
+Status check_labels_of(const T* labels, std::size_t n, std::int64_t k, bool has_ignore, std::int64_t ignore) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t v = 0;
+    if (!to_index(labels[i], v)) return Status::label_out_of_range;
+    if (has_ignore && v == ignore) continue;  // never range-checked
+    if (v < 0 || v >= k) return Status::label_out_of_range;
+  }
+  return Status::ok;
+}
+
+template <class T>
+void load_labels_of(const T* labels, std::size_t n, bool has_ignore, std::int64_t ignore, std::int32_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t v = 0;
+    (void)to_index(labels[i], v);  // validated by make_plan
+    out[i] = (has_ignore && v == ignore) ? -1 : static_cast<std::int32_t>(v);
   }
 }
 
 Status check_labels(const CoreOptions& o, const Erased& labels, const Plan& p) noexcept {
   const auto k = static_cast<std::int64_t>(p.classes);
-  for (std::size_t i = 0; i < p.elements; ++i) {
-    std::int64_t v = 0;
-    if (!label_value(labels, i, v)) return Status::label_out_of_range;
-    if (o.has_ignore && v == o.ignore_class) continue;  // never range-checked
-    if (v < 0 || v >= k) return Status::label_out_of_range;
+  const std::size_t n = p.elements;
+  switch (labels.type) {
+    case ElemType::i32: return check_labels_of(typed<std::int32_t>(labels), n, k, o.has_ignore, o.ignore_class);
+    case ElemType::i64: return check_labels_of(typed<std::int64_t>(labels), n, k, o.has_ignore, o.ignore_class);
+    case ElemType::u8: return check_labels_of(typed<std::uint8_t>(labels), n, k, o.has_ignore, o.ignore_class);
+    case ElemType::u16: return check_labels_of(typed<std::uint16_t>(labels), n, k, o.has_ignore, o.ignore_class);
+    case ElemType::f32: return check_labels_of(typed<float>(labels), n, k, o.has_ignore, o.ignore_class);
+    default: return Status::invalid_option;
   }
-  return Status::ok;
 }
 
 Status check_weights_finite(const Erased& w) noexcept {
@@ -152,10 +187,12 @@ double load_weight(const Erased& weight, std::size_t index) noexcept {
 
 void load_labels(const CoreOptions& o, const Erased& labels, std::size_t begin, std::size_t n,
                  std::int32_t* out) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
-    std::int64_t v = 0;
-    (void)label_value(labels, begin + i, v);  // validated by make_plan
-    out[i] = (o.has_ignore && v == o.ignore_class) ? -1 : static_cast<std::int32_t>(v);
+  switch (labels.type) {
+    case ElemType::i32: return load_labels_of(typed<std::int32_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
+    case ElemType::i64: return load_labels_of(typed<std::int64_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
+    case ElemType::u8: return load_labels_of(typed<std::uint8_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
+    case ElemType::u16: return load_labels_of(typed<std::uint16_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
+    default: return load_labels_of(typed<float>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
   }
 }
 
@@ -206,9 +243,11 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   // sample_weight's shape.
   p.weighted = false;
   p.group = 1;
+  p.weight_layout = Plan::WeightLayout::none;
   if (weight != nullptr) {
     const Status s = plan_weight(weight->shape, p);
     if (s != Status::ok) return s;
+    p.weight_layout = weight_layout(p);
   }
 
   // Capacity: the kernels take class indices as int32.

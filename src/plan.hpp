@@ -27,6 +27,10 @@ struct Plan {
   std::size_t v_dims[kMaxRank] = {};
   std::size_t w_strides[kMaxRank] = {};
   bool weighted = false;
+  // How the row loop fetches weights: one value for all; weight index = V index / group (a weight
+  // of V's shape, or the prefix fallback); or an odometer over the strides (broadcast).
+  enum class WeightLayout : std::uint8_t { none, scalar, contiguous, strided };
+  WeightLayout weight_layout = WeightLayout::none;
   // Prefix fallback (rule 4): V is averaged over groups of this many trailing elements. The loop
   // sums loss * w per element and divides the batch sums by it, the same as mean(V) * w.
   std::size_t group = 1;

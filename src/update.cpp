@@ -10,13 +10,59 @@
 namespace xent::detail {
 namespace {
 
-// Walks V in row-major order and yields the sample weight of each element: an odometer over V's
-// dims with the weight's strides (0 where it is broadcast), so no per-element division.
-class WeightCursor {
+// Rows per kernel call. Below kMaxBlockRows on purpose: three per-row buffers of this many
+// entries plus the kernels' own frames must stay under the 4 KiB stack budget of a public call.
+constexpr std::size_t kBlockRows = kMaxBlockRows / 2;
+
+// Yields the sample weights of consecutive elements of V, block by block, as float (every weight
+// type widens to float exactly).
+class WeightSource {
  public:
-  WeightCursor(const Plan& p, const Erased* w) noexcept : plan_(p), weight_(w) {}
-  double next() noexcept {
-    const double v = load_weight(*weight_, offset_);
+  WeightSource(const Plan& p, const Erased* w) noexcept : plan_(p), weight_(w) {
+    if (p.weight_layout == Plan::WeightLayout::scalar) scalar_ = static_cast<float>(load_weight(*w, 0));
+  }
+  // Weights of V elements [begin, begin + n), called with consecutive ranges.
+  void fill(std::size_t begin, std::size_t n, float* out) noexcept {
+    switch (plan_.weight_layout) {
+      case Plan::WeightLayout::scalar:
+        for (std::size_t i = 0; i < n; ++i) out[i] = scalar_;
+        return;
+      case Plan::WeightLayout::contiguous:
+        if (plan_.group == 1) {
+          fill_run(begin, n, out);
+        } else {
+          std::size_t index = begin / plan_.group;
+          std::size_t rem = begin % plan_.group;
+          for (std::size_t i = 0; i < n; ++i) {
+            out[i] = static_cast<float>(load_weight(*weight_, index));
+            if (++rem == plan_.group) rem = 0, ++index;
+          }
+        }
+        return;
+      default:
+        for (std::size_t i = 0; i < n; ++i) out[i] = next_strided();
+        return;
+    }
+  }
+
+ private:
+  void fill_run(std::size_t begin, std::size_t n, float* out) noexcept {
+    const void* base = weight_->data;
+    switch (weight_->type) {
+      case ElemType::f16:
+        kernels().widen_f16(static_cast<const std::uint16_t*>(base) + begin, out, n);
+        return;
+      case ElemType::bf16:
+        kernels().widen_bf16(static_cast<const std::uint16_t*>(base) + begin, out, n);
+        return;
+      default:
+        std::memcpy(out, static_cast<const float*>(base) + begin, n * sizeof(float));
+        return;
+    }
+  }
+  // An odometer over V's dims with the weight's strides (0 where broadcast): no division.
+  float next_strided() noexcept {
+    const auto v = static_cast<float>(load_weight(*weight_, offset_));
     for (std::size_t j = plan_.v_rank; j-- > 0;) {
       offset_ += plan_.w_strides[j];
       if (++index_[j] < plan_.v_dims[j]) break;
@@ -26,12 +72,37 @@ class WeightCursor {
     return v;
   }
 
- private:
   const Plan& plan_;
   const Erased* weight_;
+  float scalar_ = 0.0f;
   std::size_t index_[kMaxRank] = {};
   std::size_t offset_ = 0;
 };
+
+// Adds a block's losses (times weights) into total/count in double; false at the first
+// non-finite loss when check_finite. kSkip: rows with label < 0 (ignore_class) add nothing.
+template <bool kWeighted, bool kSkip>
+bool accumulate(const float* loss, const float* w, const std::int32_t* labels, std::size_t n, bool check_finite,
+                double& total, double& count) noexcept {
+  double t = 0.0;
+  double c = 0.0;
+  bool finite = true;
+  for (std::size_t r = 0; r < n; ++r) {
+    if (kSkip && labels[r] < 0) continue;
+    const auto l = static_cast<double>(loss[r]);
+    finite = finite && std::isfinite(l);
+    if constexpr (kWeighted) {
+      t += l * static_cast<double>(w[r]);
+      c += static_cast<double>(w[r]);
+    } else {
+      t += l;
+      c += 1.0;
+    }
+  }
+  total += t;
+  count += c;
+  return finite || !check_finite;
+}
 
 // The rows [begin, begin + n) of V as kernel blocks: contiguous rows when the class axis is last,
 // else a run of consecutive positions of one outer slice with interleaved classes.
@@ -48,7 +119,7 @@ Block block_at(const Plan& p, std::size_t begin) noexcept {
   b.begin = begin;
   const std::size_t left = p.elements - begin;
   if (p.inner == 1) {
-    b.rows = left < kMaxBlockRows ? left : kMaxBlockRows;
+    b.rows = left < kBlockRows ? left : kBlockRows;
     b.offset = begin * p.classes;
     b.row_stride = p.classes;
     b.class_stride = 1;
@@ -56,7 +127,7 @@ Block block_at(const Plan& p, std::size_t begin) noexcept {
     const std::size_t o = begin / p.inner;
     const std::size_t i0 = begin % p.inner;
     const std::size_t run = p.inner - i0;
-    b.rows = run < kMaxBlockRows ? run : kMaxBlockRows;
+    b.rows = run < kBlockRows ? run : kBlockRows;
     b.offset = o * p.classes * p.inner + i0;
     b.row_stride = 1;
     b.class_stride = p.inner;
@@ -93,13 +164,12 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
   const bool sparse = o.kind == Kind::sparse;
   const double group = static_cast<double>(p.group);
 
-  float loss[kMaxBlockRows];
-  union {
-    std::int32_t labels[kMaxBlockRows];  // sparse
-    float row_weight[kMaxBlockRows];     // categorical per-class shares
-  } scratch;
+  float loss[kBlockRows];
+  std::int32_t labels[kBlockRows];
+  float weights[kBlockRows];  // also the per-row weights handed to the class-share kernel
 
-  WeightCursor cursor(p, weight);
+  WeightSource source(p, weight);
+  const bool skip = sparse && o.has_ignore;
   double total = 0.0;
   double count = 0.0;
   for (std::size_t begin = 0; begin < p.elements;) {
@@ -107,30 +177,37 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
     const Rows pred = rows_of(y_pred, p.pred_elem_bytes, p, b);
     Rows truth;
     if (sparse) {
-      load_labels(o, y_true, b.begin, b.rows, scratch.labels);
-      k.sparse_rows(pred, scratch.labels, params, loss);
+      load_labels(o, y_true, b.begin, b.rows, labels);
+      k.sparse_rows(pred, labels, params, loss);
     } else {
       truth = rows_of(y_true, p.truth_elem_bytes, p, b);
       k.categorical_rows(pred, truth, params, loss);
     }
-    for (std::size_t r = 0; r < b.rows; ++r) {
-      const double w = p.weighted ? cursor.next() : 1.0;
-      if (sparse && scratch.labels[r] < 0) continue;  // ignore_class: nothing to total or count
-      const float l = loss[r];
-      if (check_finite && !std::isfinite(l)) return Status::non_finite_input;
-      total += static_cast<double>(l) * w;
-      count += w;
-      if (class_total != nullptr) {
-        if (sparse) {
-          const auto c = static_cast<std::size_t>(scratch.labels[r]);
-          class_total[c] += static_cast<double>(l) * w / group;
-          class_count[c] += w / group;
-        } else {
-          scratch.row_weight[r] = static_cast<float>(w / group);
+    if (p.weighted) source.fill(b.begin, b.rows, weights);
+    bool ok = true;
+    if (p.weighted)
+      ok = skip ? accumulate<true, true>(loss, weights, labels, b.rows, check_finite, total, count)
+                : accumulate<true, false>(loss, weights, labels, b.rows, check_finite, total, count);
+    else
+      ok = skip ? accumulate<false, true>(loss, weights, labels, b.rows, check_finite, total, count)
+                : accumulate<false, false>(loss, weights, labels, b.rows, check_finite, total, count);
+    if (!ok) return Status::non_finite_input;
+
+    if (class_total != nullptr) {
+      if (sparse) {
+        for (std::size_t r = 0; r < b.rows; ++r) {
+          if (labels[r] < 0) continue;
+          const auto c = static_cast<std::size_t>(labels[r]);
+          const double w = p.weighted ? static_cast<double>(weights[r]) / group : 1.0;
+          class_total[c] += static_cast<double>(loss[r]) * w;
+          class_count[c] += w;
         }
+      } else {
+        for (std::size_t r = 0; r < b.rows; ++r)
+          weights[r] = p.weighted ? static_cast<float>(static_cast<double>(weights[r]) / group) : 1.0f;
+        k.categorical_class_shares(pred, truth, params, weights, class_total);
       }
     }
-    if (class_total != nullptr && !sparse) k.categorical_class_shares(pred, truth, params, scratch.row_weight, class_total);
     begin += b.rows;
   }
   sums.total = total / group;
@@ -185,7 +262,7 @@ Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_
   LossParams params;
   params.from_logits = o.from_logits;
   params.label_smoothing = o.label_smoothing;
-  std::int32_t labels[kMaxBlockRows];
+  std::int32_t labels[kBlockRows];
   for (std::size_t begin = 0; begin < p.elements;) {
     const Block b = block_at(p, begin);
     const Rows pred = rows_of(y_pred, p.pred_elem_bytes, p, b);
