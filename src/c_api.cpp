@@ -1,0 +1,192 @@
+// The C API (<xent/xent.h>): a client of the public C++ API, nothing more. The C++ metric object
+// lives inside the caller's xent_metric storage (both metric types are trivially destructible).
+#include "xent/xent.h"
+
+#include <new>
+
+#include "xent/xent.hpp"
+
+namespace {
+
+using Categorical = xent::CategoricalCrossentropy<0>;
+using Sparse = xent::SparseCategoricalCrossentropy<0>;
+
+constexpr std::uint32_t kMagic = 0x746e6578u;  // "xent": set by xent_metric_init
+
+struct Slot {
+  std::uint32_t magic;
+  xent_kind kind;
+  union Metric {
+    Categorical categorical;
+    Sparse sparse;
+    Metric() noexcept {}  // the member is constructed by xent_metric_init
+  } metric;
+};
+static_assert(sizeof(Slot) <= XENT_METRIC_STORAGE, "raise XENT_METRIC_STORAGE");
+static_assert(alignof(Slot) <= alignof(double), "xent_metric's storage is only aligned for double");
+static_assert(static_cast<int>(xent::Status::corrupt_state) == XENT_CORRUPT_STATE, "xent_status mirrors Status");
+
+Slot* slot(xent_metric* m) noexcept {
+  if (m == nullptr) return nullptr;
+  Slot* s = std::launder(reinterpret_cast<Slot*>(m->storage.bytes));
+  return s->magic == kMagic ? s : nullptr;
+}
+const Slot* slot(const xent_metric* m) noexcept { return slot(const_cast<xent_metric*>(m)); }
+
+xent_status to_c(xent::Status s) noexcept { return static_cast<xent_status>(static_cast<int>(s)); }
+
+template <class T>
+xent::View<T> typed(const xent_tensor& t) noexcept {
+  return xent::view(static_cast<const T*>(t.data), xent::Shape::from(t.dims, t.rank));
+}
+
+// Calls f with the tensor as a View of its float element type; other dtypes are not accepted here.
+template <class F>
+xent::Status with_float(const xent_tensor& t, F&& f) noexcept {
+  switch (t.dtype) {
+    case XENT_F32: return f(typed<float>(t));
+    case XENT_F16: return f(typed<xent::float16>(t));
+    case XENT_BF16: return f(typed<xent::bfloat16>(t));
+    default: return xent::Status::invalid_option;
+  }
+}
+
+template <class F>
+xent::Status with_label(const xent_tensor& t, F&& f) noexcept {
+  switch (t.dtype) {
+    case XENT_I32: return f(typed<std::int32_t>(t));
+    case XENT_I64: return f(typed<std::int64_t>(t));
+    case XENT_U8: return f(typed<std::uint8_t>(t));
+    case XENT_U16: return f(typed<std::uint16_t>(t));
+    case XENT_F32: return f(typed<float>(t));
+    default: return xent::Status::invalid_option;
+  }
+}
+
+// Runs one update on metric with or without a weight tensor.
+template <class Metric, class WithTruth>
+xent::Status update(Metric& metric, WithTruth with_truth, const xent_tensor& y_true, const xent_tensor& y_pred,
+                    const xent_tensor* weight) noexcept {
+  return with_truth(y_true, [&](auto truth) {
+    return with_float(y_pred, [&](auto pred) {
+      if (weight == nullptr) return metric.update_state(truth, pred);
+      return with_float(*weight, [&](auto w) { return metric.update_state(truth, pred, w); });
+    });
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+xent_options xent_default_options(void) {
+  xent_options o{};
+  o.axis = -1;
+  return o;
+}
+
+xent_status xent_metric_init(xent_metric* m, xent_kind kind, const xent_options* options, const char* name) {
+  if (m == nullptr) return XENT_NULL_DATA;
+  if (kind != XENT_CATEGORICAL && kind != XENT_SPARSE) return XENT_INVALID_OPTION;
+  const xent_options o = options != nullptr ? *options : xent_default_options();
+  const xent::NanPolicy nan = o.nan_reject != 0 ? xent::NanPolicy::reject : xent::NanPolicy::propagate;
+  Slot* s = new (m->storage.bytes) Slot;
+  s->kind = kind;
+  if (kind == XENT_CATEGORICAL) {
+    xent::CategoricalOptions c;
+    c.from_logits = o.from_logits != 0;
+    c.label_smoothing = o.label_smoothing;
+    c.axis = o.axis;
+    c.nan_policy = nan;
+    new (&s->metric.categorical) Categorical(c, name != nullptr ? name : "categorical_crossentropy");
+  } else {
+    xent::SparseOptions c;
+    c.from_logits = o.from_logits != 0;
+    c.label_smoothing = o.label_smoothing;
+    c.axis = o.axis;
+    c.nan_policy = nan;
+    if (o.has_ignore_class != 0) c.ignore_class = o.ignore_class;
+    new (&s->metric.sparse) Sparse(c, name != nullptr ? name : "sparse_categorical_crossentropy");
+  }
+  s->magic = kMagic;
+  return XENT_OK;
+}
+
+xent_status xent_metric_update(xent_metric* m, const xent_tensor* y_true, const xent_tensor* y_pred,
+                               const xent_tensor* sample_weight) {
+  Slot* s = slot(m);
+  if (s == nullptr || y_true == nullptr || y_pred == nullptr) return XENT_NULL_DATA;
+  if (s->kind == XENT_CATEGORICAL) {
+    auto truth = [](const xent_tensor& t, auto&& f) { return with_float(t, f); };
+    return to_c(update(s->metric.categorical, truth, *y_true, *y_pred, sample_weight));
+  }
+  auto labels = [](const xent_tensor& t, auto&& f) { return with_label(t, f); };
+  return to_c(update(s->metric.sparse, labels, *y_true, *y_pred, sample_weight));
+}
+
+float xent_metric_result(const xent_metric* m) {
+  const Slot* s = slot(m);
+  if (s == nullptr) return 0.0f;
+  return s->kind == XENT_CATEGORICAL ? s->metric.categorical.result() : s->metric.sparse.result();
+}
+
+double xent_metric_total(const xent_metric* m) {
+  const Slot* s = slot(m);
+  if (s == nullptr) return 0.0;
+  return s->kind == XENT_CATEGORICAL ? s->metric.categorical.total() : s->metric.sparse.total();
+}
+
+double xent_metric_count(const xent_metric* m) {
+  const Slot* s = slot(m);
+  if (s == nullptr) return 0.0;
+  return s->kind == XENT_CATEGORICAL ? s->metric.categorical.count() : s->metric.sparse.count();
+}
+
+const char* xent_metric_name(const xent_metric* m) {
+  const Slot* s = slot(m);
+  if (s == nullptr) return "";
+  return s->kind == XENT_CATEGORICAL ? s->metric.categorical.name() : s->metric.sparse.name();
+}
+
+void xent_metric_reset(xent_metric* m) {
+  Slot* s = slot(m);
+  if (s == nullptr) return;
+  if (s->kind == XENT_CATEGORICAL) s->metric.categorical.reset_state();
+  else s->metric.sparse.reset_state();
+}
+
+xent_status xent_metric_merge(xent_metric* m, const xent_metric* other) {
+  Slot* s = slot(m);
+  const Slot* o = slot(other);
+  if (s == nullptr || o == nullptr) return XENT_NULL_DATA;
+  if (s->kind != o->kind) return XENT_INCOMPATIBLE_STATE;
+  if (s->kind == XENT_CATEGORICAL) return to_c(s->metric.categorical.merge_state(o->metric.categorical));
+  return to_c(s->metric.sparse.merge_state(o->metric.sparse));
+}
+
+size_t xent_metric_serialized_size(void) {
+  static_assert(Categorical::serialized_size == Sparse::serialized_size, "one size for both kinds");
+  return Categorical::serialized_size;
+}
+
+xent_status xent_metric_serialize(const xent_metric* m, unsigned char* out, size_t capacity) {
+  const Slot* s = slot(m);
+  if (s == nullptr) return XENT_NULL_DATA;
+  if (s->kind == XENT_CATEGORICAL) return to_c(s->metric.categorical.serialize(out, capacity));
+  return to_c(s->metric.sparse.serialize(out, capacity));
+}
+
+xent_status xent_metric_deserialize(xent_metric* m, const unsigned char* in, size_t size) {
+  Slot* s = slot(m);
+  if (s == nullptr) return XENT_NULL_DATA;
+  if (s->kind == XENT_CATEGORICAL) return to_c(s->metric.categorical.deserialize(in, size));
+  return to_c(s->metric.sparse.deserialize(in, size));
+}
+
+const char* xent_status_message(xent_status status) {
+  return xent::status_message(static_cast<xent::Status>(status));
+}
+
+const char* xent_active_isa(void) { return xent::active_isa(); }
+
+}  // extern "C"

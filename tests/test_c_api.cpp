@@ -1,0 +1,141 @@
+// The C API mirrors the C++ metrics: same values, same errors, same bytes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "xent/xent.h"
+#include "xent/xent.hpp"
+
+namespace {
+
+const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
+const float kOneHot[6] = {0, 1, 0, 0, 0, 1};
+const std::int64_t kLabels[2] = {1, 2};
+const float kWeights[2] = {0.3f, 0.7f};
+
+xent_tensor tensor(const void* data, xent_dtype type, std::size_t rank, std::size_t d0, std::size_t d1 = 0) {
+  xent_tensor t{};
+  t.data = data;
+  t.dtype = type;
+  t.rank = rank;
+  t.dims[0] = d0;
+  t.dims[1] = d1;
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("c api: the worked examples of SEMANTICS.md, both kinds") {
+  xent_metric sparse;
+  xent_metric categorical;
+  REQUIRE(xent_metric_init(&sparse, XENT_SPARSE, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_init(&categorical, XENT_CATEGORICAL, nullptr, "cce") == XENT_OK);
+  const xent_tensor pred = tensor(kPred, XENT_F32, 2, 2, 3);
+  const xent_tensor labels = tensor(kLabels, XENT_I64, 1, 2);
+  const xent_tensor onehot = tensor(kOneHot, XENT_F32, 2, 2, 3);
+  const xent_tensor weights = tensor(kWeights, XENT_F32, 1, 2);
+
+  REQUIRE(xent_metric_update(&sparse, &labels, &pred, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_update(&categorical, &onehot, &pred, nullptr) == XENT_OK);
+  CHECK(xent_metric_result(&sparse) == doctest::Approx(1.1769392).epsilon(1e-6));
+  CHECK(xent_metric_result(&categorical) == doctest::Approx(1.1769392).epsilon(1e-6));
+  CHECK(xent_metric_count(&sparse) == 2.0);
+  CHECK(std::strcmp(xent_metric_name(&sparse), "sparse_categorical_crossentropy") == 0);
+  CHECK(std::strcmp(xent_metric_name(&categorical), "cce") == 0);
+
+  xent_metric_reset(&sparse);
+  CHECK(xent_metric_result(&sparse) == 0.0f);
+  REQUIRE(xent_metric_update(&sparse, &labels, &pred, &weights) == XENT_OK);
+  CHECK(xent_metric_result(&sparse) == doctest::Approx(1.6271976).epsilon(1e-6));
+
+  // The same arithmetic as the C++ class, bit for bit.
+  xent::SparseCategoricalCrossentropy<> cpp;
+  REQUIRE(cpp.update_state(xent::view(kLabels, {2}), xent::view(kPred, {2, 3}), xent::view(kWeights, {2})) ==
+          xent::Status::ok);
+  CHECK(xent_metric_total(&sparse) == cpp.total());
+  CHECK(xent_metric_count(&sparse) == cpp.count());
+}
+
+TEST_CASE("c api: 16-bit predictions and options") {
+  xent::float16 pred16[6];
+  for (int i = 0; i < 6; ++i) pred16[i] = xent::to_float16(kPred[i]);
+  xent_options options = xent_default_options();
+  options.has_ignore_class = 1;
+  options.ignore_class = 2;  // the second row is ignored: only 0.0513 remains
+  xent_metric m;
+  REQUIRE(xent_metric_init(&m, XENT_SPARSE, &options, nullptr) == XENT_OK);
+  const xent_tensor pred = tensor(pred16, XENT_F16, 2, 2, 3);
+  const xent_tensor labels = tensor(kLabels, XENT_I64, 1, 2);
+  REQUIRE(xent_metric_update(&m, &labels, &pred, nullptr) == XENT_OK);
+  const double p1 = static_cast<double>(xent::to_float(pred16[1]));
+  const double s = static_cast<double>(xent::to_float(pred16[0])) + p1 + 1e-7;  // the 0 is clipped to eps
+  CHECK(xent_metric_count(&m) == 1.0);
+  CHECK(static_cast<double>(xent_metric_result(&m)) == doctest::Approx(std::log(s) - std::log(p1)).epsilon(1e-6));
+}
+
+TEST_CASE("c api: errors leave the state unchanged and read as C++'s") {
+  xent_metric m;
+  REQUIRE(xent_metric_init(&m, XENT_SPARSE, nullptr, nullptr) == XENT_OK);
+  const xent_tensor pred = tensor(kPred, XENT_F32, 2, 2, 3);
+  const xent_tensor labels = tensor(kLabels, XENT_I64, 1, 2);
+  REQUIRE(xent_metric_update(&m, &labels, &pred, nullptr) == XENT_OK);
+  unsigned char before[512];
+  REQUIRE(xent_metric_serialized_size() <= sizeof before);
+  REQUIRE(xent_metric_serialize(&m, before, sizeof before) == XENT_OK);
+
+  const std::int64_t bad[2] = {1, 3};
+  const xent_tensor bad_labels = tensor(bad, XENT_I64, 1, 2);
+  CHECK(xent_metric_update(&m, &bad_labels, &pred, nullptr) == XENT_LABEL_OUT_OF_RANGE);
+  const xent_tensor wrong_shape = tensor(kLabels, XENT_I64, 1, 3);
+  CHECK(xent_metric_update(&m, &wrong_shape, &pred, nullptr) == XENT_SHAPE_MISMATCH);
+  const xent_tensor f16_labels = tensor(kLabels, XENT_F16, 1, 2);
+  CHECK(xent_metric_update(&m, &f16_labels, &pred, nullptr) == XENT_INVALID_OPTION);  // not a label dtype
+  xent_tensor deep = pred;
+  deep.rank = 9;
+  CHECK(xent_metric_update(&m, &labels, &deep, nullptr) == XENT_RANK_OUT_OF_RANGE);
+  CHECK(xent_metric_update(&m, nullptr, &pred, nullptr) == XENT_NULL_DATA);
+
+  unsigned char after[512];
+  REQUIRE(xent_metric_serialize(&m, after, sizeof after) == XENT_OK);
+  CHECK(std::memcmp(before, after, xent_metric_serialized_size()) == 0);
+  CHECK(std::strcmp(xent_status_message(XENT_LABEL_OUT_OF_RANGE),
+                    xent::status_message(xent::Status::label_out_of_range)) == 0);
+
+  xent_metric never_initialised;
+  std::memset(&never_initialised, 0, sizeof never_initialised);
+  CHECK(xent_metric_update(&never_initialised, &labels, &pred, nullptr) == XENT_NULL_DATA);
+  CHECK(xent_metric_init(&m, static_cast<xent_kind>(0), nullptr, nullptr) == XENT_INVALID_OPTION);
+}
+
+TEST_CASE("c api: merge and serialization round trip") {
+  xent_metric a;
+  xent_metric b;
+  xent_metric c;
+  REQUIRE(xent_metric_init(&a, XENT_CATEGORICAL, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_init(&b, XENT_CATEGORICAL, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_init(&c, XENT_SPARSE, nullptr, nullptr) == XENT_OK);
+  const xent_tensor row0 = tensor(kPred, XENT_F32, 2, 1, 3);
+  const xent_tensor row1 = tensor(kPred + 3, XENT_F32, 2, 1, 3);
+  const xent_tensor t0 = tensor(kOneHot, XENT_F32, 2, 1, 3);
+  const xent_tensor t1 = tensor(kOneHot + 3, XENT_F32, 2, 1, 3);
+  REQUIRE(xent_metric_update(&a, &t0, &row0, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_update(&b, &t1, &row1, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_merge(&a, &b) == XENT_OK);
+  CHECK(xent_metric_result(&a) == doctest::Approx(1.1769392).epsilon(1e-6));
+  CHECK(xent_metric_merge(&a, &c) == XENT_INCOMPATIBLE_STATE);
+
+  unsigned char bytes[512];
+  const std::size_t n = xent_metric_serialized_size();
+  REQUIRE(xent_metric_serialize(&a, bytes, sizeof bytes) == XENT_OK);
+  CHECK(xent_metric_serialize(&a, bytes, n - 1) == XENT_BUFFER_TOO_SMALL);
+  xent_metric restored;
+  REQUIRE(xent_metric_init(&restored, XENT_CATEGORICAL, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_deserialize(&restored, bytes, n) == XENT_OK);
+  CHECK(xent_metric_total(&restored) == xent_metric_total(&a));
+  CHECK(xent_metric_count(&restored) == 2.0);
+  CHECK(xent_metric_deserialize(&c, bytes, n) == XENT_INCOMPATIBLE_STATE);
+  bytes[n / 2] ^= 0x40;
+  CHECK(xent_metric_deserialize(&restored, bytes, n) == XENT_CORRUPT_STATE);
+  CHECK(xent_metric_count(&restored) == 2.0);
+}
