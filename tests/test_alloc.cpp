@@ -191,14 +191,15 @@ TEST_CASE("alloc: zero heap allocations across updates of every kind") {
     (void)xent::status_message(Status::corrupt_state);
   }
   const Counts c = counting_stop();
+  const std::string how = XENT_TEST_COUNT_MALLOC ? "yes" : "no (a sanitizer owns malloc)";
+  MESSAGE("malloc counted: " << how);
   INFO("first failing call " << first_failure << " status " << static_cast<int>(first_status));
   CHECK(failures == 0);
   CHECK(c.news == 0);
   CHECK(c.mallocs == 0);
   CHECK(g_static_sparse.count() == 700.0);
   CHECK(std::string(g_static_categorical.name()) == "static");
-  const std::string how = XENT_TEST_COUNT_MALLOC ? "yes" : "no (a sanitizer owns malloc)";
-  MESSAGE("malloc counted: " << how);
+
 }
 
 TEST_CASE("alloc: names are copied into a fixed 64-byte buffer, truncated") {
