@@ -154,6 +154,15 @@ def p_table(res, t):
     t.check("P1", p1, ours, res.find("P1", p1, "xsimd_naive"), "xsimd_naive", 2.5)
     t.check("P1", p1, ours, res.find("P1", p1, "scalar"), "scalar", 30)
     t.check("P1", p1, ours, res.find("P1", p1, "torch"), "torch", 6)
+    limit = res.find("P1", p1, "sum")
+    naive = res.find("P1", p1, "xsimd_naive")
+    if isinstance(limit, float) and isinstance(naive, float):
+        t.info("P1", p1, "memory limit (plain sum, same buffer) %s = %.2fx naive" % (fmt_rate(limit), limit / naive))
+    hot = "sparse_logits_f32_4x32000"
+    ours_hot, naive_hot = res.find("P1", hot, "xent"), res.find("P1", hot, "xsimd_naive")
+    if isinstance(ours_hot, float) and isinstance(naive_hot, float):
+        t.info("P1", hot + " (in L2)", "xent %s, naive %s: %.2fx" % (fmt_rate(ours_hot), fmt_rate(naive_hot),
+                                                                 ours_hot / naive_hot))
     # P2
     t.check("P2", "sparse_logits_f16_256x32000", res.find("P2", "sparse_logits_f16_256x32000", "xent"),
             ours, "xent fp32 (P1)", 0.8)
