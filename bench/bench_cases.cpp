@@ -25,7 +25,7 @@ Case case_of(const Spec& spec) {
   const Batch& b = batch(spec.rows, spec.classes, parts_for(spec.kind));
   Case c;
   const bool logits = spec.kind == Kind::sparse_logits || spec.kind == Kind::categorical_logits;
-  c.pred = spec.kind == Kind::sparse_logits_f16 ? b.logits_f16_widened.data()
+  c.pred = spec.kind == Kind::sparse_logits_f16 ? nullptr  // 16-bit baselines read pred_f16
            : logits                             ? b.logits.data()
                                                 : b.probs.data();
   c.pred_f16 = b.logits_f16.empty() ? nullptr : &b.logits_f16[0].bits;

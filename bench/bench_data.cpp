@@ -61,11 +61,7 @@ void add_parts(Batch& b, unsigned parts) {
   }
   if ((parts & kHalf) && b.logits_f16.empty()) {
     b.logits_f16.resize(n);
-    b.logits_f16_widened.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      b.logits_f16[i] = xent::to_float16(b.logits[i]);
-      b.logits_f16_widened[i] = half_bits_to_float(b.logits_f16[i].bits);
-    }
+    for (std::size_t i = 0; i < n; ++i) b.logits_f16[i] = xent::to_float16(b.logits[i]);
   }
   if ((parts & kBHalf) && b.logits_bf16.empty()) {
     b.logits_bf16.resize(n);

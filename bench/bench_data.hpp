@@ -22,7 +22,6 @@ struct Batch {
   std::vector<std::int64_t> labels64;  // for libtorch
   std::vector<xent::float16> logits_f16;
   std::vector<xent::bfloat16> logits_bf16;
-  std::vector<float> logits_f16_widened;  // the exact float32 values of logits_f16
 
   std::size_t size() const noexcept { return rows * classes; }
 };
@@ -31,7 +30,7 @@ enum Parts : unsigned {
   kLogits = 1u,
   kProbs = 2u,
   kOneHot = 4u,
-  kHalf = 8u,    // logits_f16 and logits_f16_widened
+  kHalf = 8u,    // logits_f16
   kBHalf = 16u,  // logits_bf16
 };
 

@@ -40,12 +40,15 @@ void run_logsumexp(benchmark::State& state, Dt dt, const Baseline* base) {
   // The reference for 16-bit rows is the scalar one on the widened values (bf16 widening is a shift).
   std::vector<float> widened;
   const float* ref_data = b.logits.data();
-  if (dt == Dt::f16) ref_data = b.logits_f16_widened.data();
-  if (dt == Dt::bf16) {
+  if (dt != Dt::f32) {
     widened.resize(b.size());
     for (std::size_t i = 0; i < b.size(); ++i) {
-      const std::uint32_t bits = static_cast<std::uint32_t>(b.logits_bf16[i].bits) << 16;
-      std::memcpy(&widened[i], &bits, sizeof bits);
+      if (dt == Dt::f16) {
+        widened[i] = half_bits_to_float(b.logits_f16[i].bits);
+      } else {
+        const std::uint32_t bits = static_cast<std::uint32_t>(b.logits_bf16[i].bits) << 16;
+        std::memcpy(&widened[i], &bits, sizeof bits);
+      }
     }
     ref_data = widened.data();
   }
