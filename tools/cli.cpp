@@ -109,6 +109,7 @@ struct Source {
   bool sliced = false;       // rows along the first axis per chunk, else the whole array each time
   std::size_t row_elems = 0;
   bool converted_whole = false;
+  std::size_t released = 0;  // file bytes before this offset have been handed back (release)
   std::vector<float> floats;  // bounded: one chunk (or the whole array when not sliced)
   std::vector<std::int64_t> ints;
 
@@ -226,11 +227,12 @@ Chunk take(Source& s, std::size_t r0, std::size_t r1) {
   return c;
 }
 
-// Drops the mapped pages of rows [r0, r1) once used, so a file streamed once does not stay resident.
-void release(const Source& s, std::size_t r0, std::size_t r1) {
+// Drops the mapped pages before row r1 once used, so a file streamed once does not stay resident
+// (page-cache pages stay cached, but not in our resident set). Batched: one call per 4 MiB.
+void release(Source& s, std::size_t r1, bool last) {
   if (s.file == nullptr || !s.sliced) return;
-  const std::size_t item = npy::dtype_size(s.header().dtype);
-  s.file->release(s.header().data_offset + r0 * s.row_elems * item, (r1 - r0) * s.row_elems * item);
+  const std::size_t end = s.header().data_offset + r1 * s.row_elems * npy::dtype_size(s.header().dtype);
+  if (end - s.released >= (std::size_t{4} << 20) || last) s.released = s.file->release(s.released, end - s.released);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,9 +486,9 @@ int run_metric(M& metric, const Spec& spec, Source& truth, Source& pred, Source*
                              r0, r1, err);
     }
     ++out.chunks;
-    release(truth, r0, r1);
-    release(pred, r0, r1);
-    if (weights != nullptr) release(*weights, r0, r1);
+    release(truth, r1, r1 == g.rows);
+    release(pred, r1, r1 == g.rows);
+    if (weights != nullptr) release(*weights, r1, r1 == g.rows);
     r0 = r1;
     progress.update(r0);
   } while (r0 < g.rows);

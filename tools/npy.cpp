@@ -376,15 +376,18 @@ bool MappedFile::open(const char* path, Error& error) noexcept {
   return true;
 }
 
-void MappedFile::release(std::size_t offset, std::size_t length) const noexcept {
-  if (data_ == nullptr || offset >= size_) return;
+std::size_t MappedFile::release(std::size_t offset, std::size_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return offset;
   if (length > size_ - offset) length = size_ - offset;
   const long page_size = sysconf(_SC_PAGESIZE);
-  if (page_size <= 0) return;
+  if (page_size <= 0) return offset;
   const std::size_t page = static_cast<std::size_t>(page_size);
   const std::size_t begin = (offset + page - 1) / page * page;
-  const std::size_t end = (offset + length) / page * page;
-  if (end > begin) madvise(const_cast<unsigned char*>(data_) + begin, end - begin, MADV_DONTNEED);
+  // The file's last partial page goes too once the range reaches the end of the file.
+  const std::size_t end = offset + length == size_ ? size_ : (offset + length) / page * page;
+  if (end <= begin) return offset;
+  madvise(const_cast<unsigned char*>(data_) + begin, end - begin, MADV_DONTNEED);
+  return end;
 }
 
 bool map_npy(const char* path, MappedFile& file, Array& array, Error& error) noexcept {

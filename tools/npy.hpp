@@ -73,8 +73,9 @@ class MappedFile {
   const unsigned char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   // Tells the kernel that bytes [offset, offset + length) will not be read again, so a file
-  // streamed once does not stay resident. Only whole pages inside the range are dropped.
-  void release(std::size_t offset, std::size_t length) const noexcept;
+  // streamed once does not stay resident. Only whole pages inside the range are dropped; returns
+  // the end of what was dropped (offset when nothing was), the next call's offset when streaming.
+  std::size_t release(std::size_t offset, std::size_t length) const noexcept;
 
  private:
   const unsigned char* data_ = nullptr;
