@@ -413,6 +413,22 @@ TEST_CASE("cli: class axis first is evaluated in one update") {
   CHECK(ok_result(eval("sparse", tp, pp, {"--from-logits", "--axis", "-2"})) == json_value(r.out, "result"));
 }
 
+TEST_CASE("cli: empty arrays give 0, as a fresh metric") {
+  const std::string pp = path_of("empty_probs.npy"), tp = path_of("empty_labels.npy"), wp = path_of("empty_w.npy");
+  REQUIRE(write_npy(pp, "<f4", {0, 5}, std::vector<float>{}));
+  REQUIRE(write_npy(tp, "<i8", {0}, std::vector<std::int64_t>{}));
+  REQUIRE(write_npy(wp, "<f8", {0}, std::vector<double>{}));
+  CHECK(ok_result(eval("sparse", tp, pp, {"--sample-weight", wp, "--chunk-rows", "4"})) == 0.0);
+  const Run j = eval("sparse", tp, pp, {"--json"});
+  CHECK(json_value(j.out, "count") == 0);
+  CHECK(json_value(j.out, "elements") == 0);
+  CHECK(json_value(j.out, "chunks") == 1);
+  // Still checked: a label file of the wrong length is refused even with no rows of y_pred.
+  const std::string t1 = path_of("empty_labels_1.npy");
+  REQUIRE(write_npy(t1, "<i8", {1}, std::vector<std::int64_t>{0}));
+  check_data_error(eval("sparse", t1, pp), t1, "does not fit");
+}
+
 TEST_CASE("cli: json output") {
   const Data d = make_data(50, 3, 7);
   const Files f = write_data(d, "json");
