@@ -218,11 +218,12 @@ TEST_CASE("exp: max 2 ulp on [-87, 0]") {
   kernels().exp_nonpositive(special, out, 7);
   CHECK(out[0] == 1.0f);
   CHECK(out[1] == 1.0f);
-  CHECK(out[2] == 0.0f);
   CHECK(std::isnan(out[3]));
-  CHECK(out[4] <= 0x1p-126f);  // flushed to 0 (SIMD) or a subnormal (scalar std::exp)
-  CHECK(out[5] <= 0x1p-126f);
-  CHECK(out[6] == 0.0f);
+  // Far below ln(FLT_MIN): under FLT_MIN (SIMD clamps at -87.5; scalar std::exp gives 0 or a subnormal).
+  for (int i : {2, 4, 5, 6}) {
+    CHECK(out[i] >= 0.0f);
+    CHECK(out[i] <= 0x1p-126f);
+  }
 }
 
 namespace {

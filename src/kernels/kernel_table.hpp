@@ -52,7 +52,7 @@ struct KernelTable {
                                    const float* row_weight, double* class_total) noexcept;
 
   // Added by the kernels (internal, for the tests): the exp that logsumexp uses, for x <= 0:
-  // <= 2 ulp on [-87, 0]; 0 below about -87.3 (no subnormal results), exp(-inf) = 0, NaN stays NaN.
+  // <= 2 ulp on [-87, 0]; below -87.5 (and for -inf) a value in [0, FLT_MIN]; NaN stays NaN.
   void (*exp_nonpositive)(const float* x, float* out, std::size_t n) noexcept;
 };
 
