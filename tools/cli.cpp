@@ -351,6 +351,7 @@ struct Outcome {
   std::size_t rows = 0;      // y_pred's first dimension
   std::size_t classes = 0;
   std::size_t chunks = 0;
+  bool per_class_requested = false;
   std::vector<ClassResult> per_class;
 };
 
@@ -497,6 +498,7 @@ int run_metric(M& metric, const Spec& spec, Source& truth, Source& pred, Source*
   out.result = metric.result();
   out.total = metric.total();
   out.count = metric.count();
+  out.per_class_requested = spec.per_class;
   if (spec.per_class) {
     for (std::size_t k = 0; k < g.classes; ++k)
       out.per_class.push_back({metric.per_class_result(k), metric.per_class_total(k), metric.per_class_count(k)});
@@ -609,7 +611,7 @@ void print_json(std::FILE* out, const Outcome& o, double seconds) {
                o.metric.c_str(), json_number(static_cast<double>(o.result), 9).c_str(),
                json_number(o.total, 17).c_str(), json_number(o.count, 17).c_str(), o.elements, o.rows, o.classes,
                o.chunks, json_number(seconds, 6).c_str(), active_isa());
-  if (!o.per_class.empty() || o.classes == 0) {
+  if (o.per_class_requested) {
     std::fputs(", \"per_class\": [", out);
     for (std::size_t k = 0; k < o.per_class.size(); ++k)
       std::fprintf(out, "%s{\"class\": %zu, \"result\": %s, \"total\": %s, \"count\": %s}", k ? ", " : "", k,

@@ -377,6 +377,32 @@ TEST_CASE("cli: chunked evaluation equals one-shot, for rank-3 predictions and a
   }
 }
 
+TEST_CASE("cli: channels-first predictions (class axis 1) are chunked along the batch") {
+  // [B, K, P] with --axis 1, as a segmentation model in NCHW layout writes it; labels [B, P].
+  const std::size_t rows = 40, classes = 6, positions = 5;
+  Rng rng(14);
+  std::vector<float> probs(rows * classes * positions);
+  std::vector<std::uint8_t> labels(rows * positions);
+  for (float& v : probs) v = static_cast<float>(rng.uniform());
+  for (auto& l : labels) l = static_cast<std::uint8_t>(rng.below(classes));
+  const std::string pp = path_of("nchw_probs.npy"), tp = path_of("nchw_labels.npy");
+  REQUIRE(write_npy(pp, "<f4", {rows, classes, positions}, probs));
+  REQUIRE(write_npy(tp, "|u1", {rows, positions}, labels));
+  double total = 0;
+  for (std::size_t b = 0; b < rows; ++b)
+    for (std::size_t q = 0; q < positions; ++q)
+      total += sparse_loss(&probs[b * classes * positions + q], classes, positions, labels[b * positions + q], false);
+  const double want = total / static_cast<double>(rows * positions);
+  for (const char* chunk : {"1", "3", "40"}) {
+    CAPTURE(chunk);
+    const Run r = eval("sparse", tp, pp, {"--axis", "1", "--chunk-rows", chunk, "--json"});
+    REQUIRE(r.rc == 0);
+    check_rel(json_value(r.out, "result"), want);
+    CHECK(json_value(r.out, "elements") == rows * positions);
+    CHECK(json_value(r.out, "classes") == classes);
+  }
+}
+
 TEST_CASE("cli: a file larger than the default chunk") {
   // 270,000 rows x 4 classes: the default chunk is 2^20 y_pred elements, so 2 chunks.
   const Data d = make_data(270000, 4, 5);
