@@ -106,8 +106,10 @@ struct Source {
   Role role = Role::pred;
   Elem elem = Elem::f32;
   bool in_place = true;      // the library reads the mapped bytes directly
-  bool sliced = false;       // rows along the first axis per chunk, else the whole array each time
-  std::size_t row_elems = 0;
+  bool sliced = false;       // a range of rows per chunk, else the whole array each time
+  std::size_t slice_axis = 0;  // the axis of those rows: 0, or 1 when y_pred's class axis is first
+  bool gather = false;       // slice_axis 1 with shape[0] > 1: each chunk is copied out block by block
+  std::size_t row_elems = 0;  // elements per row: the product of the dims after slice_axis
   bool converted_whole = false;
   std::size_t released = 0;  // file bytes before this offset have been handed back (release)
   std::vector<float> floats;  // bounded: one chunk (or the whole array when not sliced)
@@ -139,6 +141,10 @@ void plan_source(Source& s) {
   } else if (t == npy::DType::f2 && aligned) {
     s.elem = Elem::f16;
     s.in_place = true;
+  }
+  if (s.gather) {  // never labels (see evaluate): always a float copy
+    s.elem = Elem::f32;
+    s.in_place = false;
   }
 }
 
@@ -197,14 +203,25 @@ Chunk take(Source& s, std::size_t r0, std::size_t r1) {
   std::copy(h.shape, h.shape + npy::kMaxRank, dims);
   std::size_t first = 0, n = h.count;
   if (s.sliced) {
+    // Contiguous in the file: slice_axis 0, or slice_axis 1 under a leading dim of 1.
     first = r0 * s.row_elems;
     n = (r1 - r0) * s.row_elems;
-    dims[0] = r1 - r0;
+    dims[s.slice_axis] = r1 - r0;
   }
   Chunk c;
   c.elem = s.elem;
   c.shape = Shape::from(dims, h.rank);
   c.first = first;
+  if (s.gather) {
+    // y[:, r0:r1, ...] of a class-first array: one contiguous run per class.
+    const std::size_t item = npy::dtype_size(h.dtype), blocks = h.shape[0];
+    const std::size_t stride = h.shape[1] * s.row_elems;
+    if (s.floats.size() < blocks * n) s.floats.resize(blocks * n);
+    for (std::size_t b = 0; b < blocks; ++b)
+      to_floats(h.dtype, s.array.data + (b * stride + first) * item, n, s.floats.data() + b * n);
+    c.data = s.floats.data();
+    return c;
+  }
   const unsigned char* src = s.array.data + first * npy::dtype_size(h.dtype);
   if (s.in_place) {
     c.data = src;
@@ -230,7 +247,7 @@ Chunk take(Source& s, std::size_t r0, std::size_t r1) {
 // Drops the mapped pages before row r1 once used, so a file streamed once does not stay resident
 // (page-cache pages stay cached, but not in our resident set). Batched: one call per 4 MiB.
 void release(Source& s, std::size_t r1, bool last) {
-  if (s.file == nullptr || !s.sliced) return;
+  if (s.file == nullptr || !s.sliced || s.gather) return;
   const std::size_t end = s.header().data_offset + r1 * s.row_elems * npy::dtype_size(s.header().dtype);
   if (end - s.released >= (std::size_t{4} << 20) || last) s.released = s.file->release(s.released, end - s.released);
 }
@@ -359,7 +376,7 @@ struct Geometry {
   std::size_t axis = 0;      // the class axis of y_pred, normalised
   std::size_t classes = 0;
   std::size_t rows = 0;      // y_pred's first dimension
-  bool chunked = false;      // class axis != 0: chunks of rows along axis 0
+  bool chunked = false;      // rank >= 2: chunks of rows along axis 0 (axis 1 when the class axis is 0)
   std::size_t chunk_rows = 0;
   std::size_t loss_dims[npy::kMaxRank] = {};  // V: y_pred's shape without the class axis
   std::size_t loss_rank = 0;
@@ -521,8 +538,8 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
   Geometry g;
   g.axis = static_cast<std::size_t>(spec.axis < 0 ? spec.axis + rank : spec.axis);
   g.classes = ph.shape[g.axis];
-  g.rows = ph.shape[0];
-  g.chunked = g.axis != 0;
+  g.chunked = ph.rank >= 2;
+  g.rows = g.axis == 0 && g.chunked ? ph.shape[1] : ph.shape[0];
   for (std::size_t i = 0; i < ph.rank; ++i)
     if (i != g.axis) g.loss_dims[g.loss_rank++] = ph.shape[i];
   if (spec.per_class && g.classes > kPerClassMaxClasses)
@@ -532,13 +549,31 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
   pred.role = Role::pred;
   truth.role = spec.sparse ? Role::labels : Role::truth;
   if (weights != nullptr) weights->role = Role::weights;
-  // With the class axis first there are no rows to chunk along: one update over the whole arrays.
+  // Rank 1 (a single row of classes): one update. Otherwise chunks of rows along axis 0, or with
+  // the class axis first along axis 1 (y_pred[:, r0:r1] copied class by class).
   if (g.chunked) {
     const npy::Header& th = truth.header();
-    if (th.rank == 0 || th.shape[0] != g.rows)
-      return report(err, kExitData, "%s: y_true of shape %s does not fit y_pred %s of shape %s (first dimensions "
-                    "differ)", truth.name.c_str(), truth.shape().c_str(), pred.name.c_str(), pred.shape().c_str());
+    const auto misfit = [&] {
+      return report(err, kExitData, "%s: y_true of shape %s does not fit y_pred %s of shape %s (class axis %zu)",
+                    truth.name.c_str(), truth.shape().c_str(), pred.name.c_str(), pred.shape().c_str(), g.axis);
+    };
     pred.sliced = truth.sliced = true;
+    if (g.axis != 0) {
+      if (th.rank == 0 || th.shape[0] != g.rows) return misfit();
+    } else {
+      pred.slice_axis = 1;
+      pred.gather = ph.shape[0] > 1;
+      if (!spec.sparse) {
+        // Categorical y_true has y_pred's shape exactly.
+        if (th.rank != ph.rank || !std::equal(th.shape, th.shape + th.rank, ph.shape)) return misfit();
+        truth.slice_axis = 1;
+        truth.gather = pred.gather;
+      } else if (th.rank == ph.rank && th.shape[0] == 1 && th.shape[1] == g.rows) {
+        truth.slice_axis = 1;  // y_pred's shape with the class axis set to 1: contiguous
+      } else if (th.rank == 0 || th.shape[0] != g.rows) {
+        return misfit();
+      }
+    }
     if (weights != nullptr) {
       const npy::Header& wh = weights->header();
       // A scalar weight, or one of first dimension 1 (broadcast over rows), goes whole with every chunk.
@@ -550,10 +585,12 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
   }
   for (Source* s : {&truth, &pred, weights}) {
     if (s == nullptr) continue;
-    s->row_elems = s->sliced && g.rows > 0 ? s->header().count / g.rows : 0;
+    s->row_elems = 1;
+    for (std::size_t i = s->slice_axis + 1; i < s->header().rank; ++i) s->row_elems *= s->header().shape[i];
     plan_source(*s);
   }
-  const std::size_t pred_row = std::max<std::size_t>(1, pred.row_elems);
+  // Elements of y_pred per row (all classes).
+  const std::size_t pred_row = g.rows > 0 ? std::max<std::size_t>(1, ph.count / g.rows) : 1;
   g.chunk_rows = spec.chunk_rows > 0 ? spec.chunk_rows : std::max<std::size_t>(1, kDefaultChunkElements / pred_row);
 
   out.rows = g.rows;
@@ -652,7 +689,8 @@ const char kHelp[] =
     "\n"
     ".npy files: format 1.0-3.0, little-endian, C order; dtypes <f4 <f2 <f8 <i4 <i8 |u1 <u2 |b1\n"
     "(<f8 is converted to float32 as Keras does). Files are memory-mapped and processed in chunks\n"
-    "of rows along the first axis; with the class axis first (axis 0) the arrays go in one update.\n"
+    "of rows along the first axis (along the second when the class axis is the first, copying\n"
+    "y_pred[:, rows] class by class), so memory stays bounded whatever the file size.\n"
     "Exit status: 0 success, 1 a problem with the data (one line on stderr), 2 a usage error.\n";
 
 XENT_PRINTF(2, 3) int usage_error(std::FILE* err, const char* format, ...) {

@@ -419,24 +419,79 @@ TEST_CASE("cli: a file larger than the default chunk") {
   CHECK(json_value(small.out, "total") == doctest::Approx(json_value(r.out, "total")).epsilon(1e-12));
 }
 
-TEST_CASE("cli: class axis first is evaluated in one update") {
+TEST_CASE("cli: class axis first is chunked along the second axis") {
   const Data d = make_data(200, 5, 6);
-  std::vector<float> transposed(d.rows * d.classes);
+  std::vector<float> transposed(d.rows * d.classes), onehot_t(d.rows * d.classes);
   for (std::size_t r = 0; r < d.rows; ++r)
-    for (std::size_t k = 0; k < d.classes; ++k) transposed[k * d.rows + r] = d.logits[r * d.classes + k];
-  const std::string pp = path_of("axis0_logits.npy"), tp = path_of("axis0_labels.npy");
+    for (std::size_t k = 0; k < d.classes; ++k) {
+      transposed[k * d.rows + r] = d.logits[r * d.classes + k];
+      onehot_t[k * d.rows + r] = d.onehot[r * d.classes + k];
+    }
+  const std::string pp = path_of("axis0_logits.npy"), tp = path_of("axis0_labels.npy"),
+                    p8 = path_of("axis0_logits_f8.npy"), t1 = path_of("axis0_labels_1n.npy"),
+                    oh = path_of("axis0_onehot.npy");
   REQUIRE(write_npy(pp, "<f4", {d.classes, d.rows}, transposed));
+  REQUIRE(write_npy(p8, "<f8", {d.classes, d.rows}, cast_all<double>(transposed)));
   REQUIRE(write_npy(tp, "<i8", {d.rows}, d.labels));
-  const Run r = eval("sparse", tp, pp, {"--from-logits", "--axis", "0", "--json", "--chunk-rows", "3"});
-  REQUIRE(r.rc == 0);
-  CHECK(json_value(r.out, "chunks") == 1);
-  CHECK(json_value(r.out, "classes") == 5);
-  CHECK(json_value(r.out, "elements") == 200);
+  REQUIRE(write_npy(t1, "<i8", {1, d.rows}, d.labels));  // y_pred's shape with the class axis set to 1
+  REQUIRE(write_npy(oh, "<f4", {d.classes, d.rows}, onehot_t));
   double total = 0;
-  for (std::size_t r2 = 0; r2 < d.rows; ++r2) total += sparse_loss(&transposed[r2], d.classes, d.rows, d.labels[r2], true);
-  check_rel(json_value(r.out, "result"), total / static_cast<double>(d.rows));
+  for (std::size_t r = 0; r < d.rows; ++r) total += sparse_loss(&transposed[r], d.classes, d.rows, d.labels[r], true);
+  const double want = total / static_cast<double>(d.rows);
+  const Run one = eval("sparse", tp, pp, {"--from-logits", "--axis", "0", "--json"});
+  REQUIRE(one.rc == 0);
+  CHECK(json_value(one.out, "chunks") == 1);
+  CHECK(json_value(one.out, "classes") == 5);
+  CHECK(json_value(one.out, "elements") == 200);
+  CHECK(json_value(one.out, "rows") == 200);
+  check_rel(json_value(one.out, "result"), want);
+  for (const std::string& labels : {tp, t1}) {
+    for (const std::string& preds : {pp, p8}) {
+      CAPTURE(labels);
+      CAPTURE(preds);
+      const Run r = eval("sparse", labels, preds, {"--from-logits", "--axis", "0", "--json", "--chunk-rows", "3"});
+      REQUIRE(r.rc == 0);
+      CHECK(json_value(r.out, "chunks") == 67);
+      CHECK(json_value(r.out, "total") == doctest::Approx(json_value(one.out, "total")).epsilon(1e-12));
+    }
+  }
   // --axis -2 is the same axis.
-  CHECK(ok_result(eval("sparse", tp, pp, {"--from-logits", "--axis", "-2"})) == json_value(r.out, "result"));
+  CHECK(ok_result(eval("sparse", tp, pp, {"--from-logits", "--axis", "-2"})) == json_value(one.out, "result"));
+  // Categorical, class-first one-hot: the same losses as the sparse labels.
+  const Run c = eval("categorical", oh, pp, {"--from-logits", "--axis", "0", "--json", "--chunk-rows", "7"});
+  REQUIRE(c.rc == 0);
+  CHECK(json_value(c.out, "chunks") == 29);
+  check_rel(json_value(c.out, "result"), want);
+  check_data_error(eval("categorical", tp, pp, {"--axis", "0"}), tp, "does not fit");
+  const std::string bad = path_of("axis0_bad_labels.npy");
+  std::vector<std::int64_t> bl = d.labels;
+  bl[150] = 5;
+  REQUIRE(write_npy(bad, "<i8", {1, d.rows}, bl));
+  check_data_error(eval("sparse", bad, pp, {"--axis", "0", "--chunk-rows", "8"}), bad, "label 5 at index (0, 150)");
+  // Rank 3, class first: [K, B, P] with labels [B, P] and per-row weights [B].
+  const std::size_t positions = 3;
+  Rng rng(15);
+  std::vector<float> p3(d.classes * d.rows * positions), w(d.rows);
+  std::vector<std::int32_t> l3(d.rows * positions);
+  for (float& v : p3) v = static_cast<float>(rng.uniform() * 6.0 - 3.0);
+  for (auto& l : l3) l = static_cast<std::int32_t>(rng.below(d.classes));
+  for (float& v : w) v = static_cast<float>(rng.uniform());
+  const std::string p3p = path_of("axis0_rank3.npy"), l3p = path_of("axis0_rank3_labels.npy"),
+                    wp = path_of("axis0_rank3_w.npy");
+  REQUIRE(write_npy(p3p, "<f4", {d.classes, d.rows, positions}, p3));
+  REQUIRE(write_npy(l3p, "<i4", {d.rows, positions}, l3));
+  REQUIRE(write_npy(wp, "<f4", {d.rows}, w));
+  double t3 = 0, c3 = 0;
+  for (std::size_t i = 0; i < d.rows * positions; ++i) {
+    const double wi = w[i / positions];
+    t3 += wi * sparse_loss(&p3[i], d.classes, d.rows * positions, l3[i], true);
+    c3 += wi;
+  }
+  for (const char* chunk : {"1", "16", "200"}) {
+    CAPTURE(chunk);
+    check_rel(ok_result(eval("sparse", l3p, p3p, {"--from-logits", "--axis", "0", "--sample-weight", wp,
+                                                   "--chunk-rows", chunk})), t3 / c3);
+  }
 }
 
 TEST_CASE("cli: empty arrays give 0, as a fresh metric") {
