@@ -167,6 +167,24 @@ struct Kernels {
     return xsimd::select(F::load_aligned(kIota) < F(static_cast<float>(n)), v, F(0.0f));
   }
 
+  // ---- contiguous sources: float32, or 16-bit widened in registers -----------------------------
+
+  struct SrcF32 {
+    const float* p;
+    F load(std::size_t i) const noexcept { return F::load_unaligned(p + i); }
+    F partial(std::size_t i, std::size_t n, float fill) const noexcept { return simd::load_partial<A>(p + i, n, fill); }
+  };
+  template <bool kF16>
+  struct Src16 {
+    const std::uint16_t* p;
+    F load(std::size_t i) const noexcept { return kF16 ? simd::widen_f16<A>(p + i) : simd::widen_bf16<A>(p + i); }
+    F partial(std::size_t i, std::size_t n, float fill) const noexcept {
+      alignas(64) float lanes[W];
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < n ? (kF16 ? f16_bits_to_float(p[i + j]) : bf16_bits_to_float(p[i + j])) : fill;
+      return F::load_aligned(lanes);
+    }
+  };
+
   // ---- reductions over a contiguous float span ----------------------------------------------
 
   // Sum of f(x) over p[0..n): 4 accumulators, flushed into a double every 64 vectors.
@@ -215,35 +233,37 @@ struct Kernels {
     return total + static_cast<double>(xsimd::hadd(a0 + a1));
   }
 
-  static F span_max(const float* p, std::size_t n, F m) noexcept {
+  template <class S>
+  static F span_max(const S& src, std::size_t n, F m) noexcept {
     F m1(-kInf), m2(-kInf), m3(-kInf);
     std::size_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
-      m = xsimd::max(F::load_unaligned(p + i), m);
-      m1 = xsimd::max(F::load_unaligned(p + i + W), m1);
-      m2 = xsimd::max(F::load_unaligned(p + i + 2 * W), m2);
-      m3 = xsimd::max(F::load_unaligned(p + i + 3 * W), m3);
+      m = xsimd::max(src.load(i), m);
+      m1 = xsimd::max(src.load(i + W), m1);
+      m2 = xsimd::max(src.load(i + 2 * W), m2);
+      m3 = xsimd::max(src.load(i + 3 * W), m3);
     }
-    for (; i + W <= n; i += W) m = xsimd::max(F::load_unaligned(p + i), m);
-    if (i < n) m = xsimd::max(simd::load_partial<A>(p + i, n - i, -kInf), m);
+    for (; i + W <= n; i += W) m = xsimd::max(src.load(i), m);
+    if (i < n) m = xsimd::max(src.partial(i, n - i, -kInf), m);
     return xsimd::max(xsimd::max(m, m1), xsimd::max(m2, m3));
   }
 
   // sum(exp(x - m)): the exp's final product fused into the accumulators.
-  static double span_expsum(const float* p, std::size_t n, float m) noexcept {
+  template <class S>
+  static double span_expsum(const S& src, std::size_t n, float m) noexcept {
     const F mv(m);
     F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), e, scale;
     double total = 0.0;
     std::size_t i = 0;
     unsigned since = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
-      exp_sum_parts(F::load_unaligned(p + i) - mv, e, scale);
+      exp_sum_parts(src.load(i) - mv, e, scale);
       a0 = xsimd::fma(e, scale, a0);
-      exp_sum_parts(F::load_unaligned(p + i + W) - mv, e, scale);
+      exp_sum_parts(src.load(i + W) - mv, e, scale);
       a1 = xsimd::fma(e, scale, a1);
-      exp_sum_parts(F::load_unaligned(p + i + 2 * W) - mv, e, scale);
+      exp_sum_parts(src.load(i + 2 * W) - mv, e, scale);
       a2 = xsimd::fma(e, scale, a2);
-      exp_sum_parts(F::load_unaligned(p + i + 3 * W) - mv, e, scale);
+      exp_sum_parts(src.load(i + 3 * W) - mv, e, scale);
       a3 = xsimd::fma(e, scale, a3);
       if (++since == 16) {
         total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
@@ -252,11 +272,11 @@ struct Kernels {
       }
     }
     for (; i + W <= n; i += W) {
-      exp_sum_parts(F::load_unaligned(p + i) - mv, e, scale);
+      exp_sum_parts(src.load(i) - mv, e, scale);
       a1 = xsimd::fma(e, scale, a1);
     }
     if (i < n) {
-      exp_sum_parts(simd::load_partial<A>(p + i, n - i, -kInf) - mv, e, scale);
+      exp_sum_parts(src.partial(i, n - i, -kInf) - mv, e, scale);
       a2 += tail_mask_zero(e * scale, n - i);
     }
     return total + static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
@@ -319,32 +339,49 @@ struct Kernels {
     }
   }
 
-  // max and S = sum(exp(x - max)) of row r: two passes while the row fits in L1, else one online
-  // pass (the running max rises piece by piece; the sum is rescaled only when it does).
-  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
-    if (rows.classes <= kTwoPassMax) {
-      F mv(-kInf);
-      for_chunks(rows, r, [&mv](const float* p, std::size_t n, std::size_t) { mv = span_max(p, n, mv); });
-      const float m = simd::hmax<A>(mv);
-      double s = 0.0;
-      for_chunks(rows, r, [&s, m](const float* p, std::size_t n, std::size_t) { s += span_expsum(p, n, m); });
+  // max and S = sum(exp(x - max)) of n elements: two passes while the row fits in L1, else one
+  // online pass (the running max rises piece by piece; the sum is rescaled only when it does).
+  template <class S>
+  static void max_sum(const S& src, std::size_t n, float* m_out, float* s_out) noexcept {
+    if (n <= kTwoPassMax) {
+      const float m = simd::hmax<A>(span_max(src, n, F(-kInf)));
       *m_out = m;
-      *s_out = static_cast<float>(s);
+      *s_out = static_cast<float>(span_expsum(src, n, m));
       return;
     }
     float m = -kInf;
     double s = 0.0;
-    for_chunks(rows, r, [&m, &s](const float* p, std::size_t n, std::size_t) {
-      for (std::size_t i = 0; i < n; i += kPiece) {
-        const std::size_t len = n - i < kPiece ? n - i : kPiece;
-        const float pm = simd::hmax<A>(span_max(p + i, len, F(-kInf)));
-        if (pm > m) {
-          s *= std::exp(static_cast<double>(m) - static_cast<double>(pm));  // once per rise, not per element
-          m = pm;
-        }
-        s += span_expsum(p + i, len, m);
+    for (std::size_t i = 0; i < n; i += kPiece) {
+      const std::size_t len = n - i < kPiece ? n - i : kPiece;
+      const S piece{src.p + i};
+      const float pm = simd::hmax<A>(span_max(piece, len, F(-kInf)));
+      if (pm > m) {
+        s *= std::exp(static_cast<double>(m) - static_cast<double>(pm));  // once per rise, not per element
+        m = pm;
       }
-    });
+      s += span_expsum(piece, len, m);
+    }
+    *m_out = m;
+    *s_out = static_cast<float>(s);
+  }
+
+  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+    if (rows.class_stride == 1) {
+      const std::size_t off = r * rows.row_stride;
+      const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
+      switch (rows.type) {
+        case DType::f32: return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
+        case DType::f16: return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
+        case DType::bf16: return max_sum(Src16<false>{h}, rows.classes, m_out, s_out);
+        default: break;
+      }
+    }
+    // Strided or integer rows (not a hot path): two passes over widened chunks.
+    F mv(-kInf);
+    for_chunks(rows, r, [&mv](const float* p, std::size_t n, std::size_t) { mv = span_max(SrcF32{p}, n, mv); });
+    const float m = simd::hmax<A>(mv);
+    double s = 0.0;
+    for_chunks(rows, r, [&s, m](const float* p, std::size_t n, std::size_t) { s += span_expsum(SrcF32{p}, n, m); });
     *m_out = m;
     *s_out = static_cast<float>(s);
   }
