@@ -46,8 +46,10 @@ constexpr float kExpClamp = -87.5f;  // keeps k >= -126, so 2^k is a normal floa
 constexpr std::size_t kTwoPassMax = 8192;
 // Online pieces: small enough to be re-read from L1 after the piece's max.
 constexpr std::size_t kPiece = 1024;
-// Stack buffers: widened chunks and transposed tiles (floats each).
-constexpr std::size_t kBuf = 256;
+// Stack buffers (floats each): widened chunks, and transposed tiles of short rows. Each public
+// call stays under 4 KiB of stack (-fstack-usage).
+constexpr std::size_t kBuf = 64;
+constexpr std::size_t kTile = 256;
 // Rows per batch of per-row logs in the row-by-row path.
 constexpr std::size_t kRowBatch = 32;
 
@@ -451,7 +453,7 @@ struct Kernels {
   }
 
   static bool use_tile(const Rows& rows) noexcept {
-    return rows.class_stride == 1 && rows.classes * W <= kBuf && rows.rows > 1;
+    return rows.class_stride == 1 && rows.classes * W <= kTile && rows.rows > 1;
   }
 
   // Calls group(lanes_pred, r0, count) for each group of up to W rows, or returns false when the
@@ -460,7 +462,7 @@ struct Kernels {
   static bool for_lane_groups(const Rows& pred, float fill, Group&& group) noexcept {
     const bool tile = use_tile(pred);
     if (pred.class_stride == 1 && !tile) return false;
-    alignas(64) float buf[kBuf];
+    alignas(64) float buf[kTile];
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
       const Lanes lanes = tile ? fill_tile(pred, r0, count, fill, buf)
@@ -544,8 +546,15 @@ struct Kernels {
       }
       store_rows(xsimd::select(lab < F(0.0f), F(0.0f), out), loss + r0, count);
     });
-    if (grouped) return;
-    // Row by row, the per-row logs batched kRowBatch rows at a time.
+    if (!grouped) sparse_rows_by_row(pred, labels, params, loss);
+  }
+
+  // Row by row, the per-row logs batched kRowBatch rows at a time (its own frame: see kBuf).
+  [[gnu::noinline]] static void sparse_rows_by_row(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                   float* loss) noexcept {
+    const float ls = params.label_smoothing;
+    const float kf = static_cast<float>(pred.classes);
+    const bool smooth = ls > 0.0f;
     alignas(64) float a[kRowBatch], b[kRowBatch], c[kRowBatch];
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += kRowBatch) {
       const std::size_t count = pred.rows - r0 < kRowBatch ? pred.rows - r0 : kRowBatch;
@@ -644,8 +653,18 @@ struct Kernels {
   static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
     const bool tile = use_tile(pred) && use_tile(truth);
     if (pred.class_stride != 1 || tile) {
-      alignas(64) float buf_p[kBuf];
-      alignas(64) float buf_t[kBuf];
+      categorical_rows_lanes(pred, truth, params, loss, tile);
+    } else {
+      categorical_rows_by_row(pred, truth, params, loss);
+    }
+  }
+
+  // Separate frames (noinline), so one call never stacks the tiles on top of the row buffers.
+  [[gnu::noinline]] static void categorical_rows_lanes(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                       float* loss, bool tile) noexcept {
+    {
+      alignas(64) float buf_p[kTile];
+      alignas(64) float buf_t[kTile];
       for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
         const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
         const float fill = params.from_logits ? 0.0f : 1.0f;
@@ -655,8 +674,11 @@ struct Kernels {
                              : Lanes{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
         store_rows(categorical_lanes(x, t, pred.classes, params), loss + r0, count);
       }
-      return;
     }
+  }
+
+  [[gnu::noinline]] static void categorical_rows_by_row(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                        float* loss) noexcept {
     const Smooth sm(params.label_smoothing, pred.classes);
     for (std::size_t r = 0; r < pred.rows; ++r) {
       const RowStats st = categorical_stats(pred, r, params.from_logits);
