@@ -4,6 +4,7 @@
 // interleaved layouts, f32/f16/bf16 predictions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -231,6 +232,36 @@ TEST_CASE("rows: confident logits and -inf logits") {
       const double ref = xent::test::ref_sparse(pred.values[r], labels[r], true, 0.0);
       CHECK(std::isfinite(loss[r]));
       CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= 4 * 0x1p-24 + 4 * ulp_of(ref));
+    }
+  }
+}
+
+TEST_CASE("rows: a NaN (or an all-zero probability row) gives NaN on every path, its neighbours stay finite") {
+  xent::test::Rng rng(404);
+  for (std::size_t k : {3u, 10u, 40u, 100u, 9001u}) {
+    for (bool interleaved : {false, true}) {
+      for (bool logits : {false, true}) {
+        auto v = logits ? random_logits(rng, 5, k) : random_probs(rng, 5, k, true);
+        v[1][k / 2] = std::numeric_limits<float>::quiet_NaN();
+        if (!logits) std::fill(v[3].begin(), v[3].end(), 0.0f);
+        const Block pred(v, DType::f32, interleaved);
+        const Block truth(random_probs(rng, 5, k, true), DType::f32, interleaved);
+        LossParams params;
+        params.from_logits = logits;
+        const std::vector<std::int32_t> labels = {0, static_cast<std::int32_t>(k - 1), 0, 0, 0};
+        float sparse[5], cat[5];
+        kernels().sparse_rows(pred.view(), labels.data(), params, sparse);
+        kernels().categorical_rows(pred.view(), truth.view(), params, cat);
+        INFO("K " << k << " interleaved " << interleaved << " logits " << logits);
+        CHECK(std::isnan(sparse[1]));
+        CHECK(std::isnan(cat[1]));
+        CHECK(std::isfinite(sparse[0]));
+        CHECK(std::isfinite(cat[0]));
+        if (!logits) {
+          CHECK(std::isnan(cat[3]));  // 0 / 0, as in Keras
+          CHECK(std::fabs(static_cast<double>(sparse[3]) - std::log(static_cast<double>(k) * 1e-7f) + std::log(1e-7f)) <= 1e-6 * std::log(static_cast<double>(k)) + 1e-6);  // log(K)
+        }
+      }
     }
   }
 }
