@@ -18,6 +18,7 @@
 
 #include "baselines.hpp"
 #include "bench_data.hpp"
+#include "xent/xent.h"
 #include "xent/xent.hpp"
 
 namespace xent_bench {
@@ -177,6 +178,28 @@ std::vector<Probe> probe_public_calls() {
     return m.update_state(view(mid.labels.data(), {mid.rows}), view(mid.probs.data(), {mid.rows, mid.classes})) ==
            Status::ok;
   }));
+  // The C API (firmware): the same updates through xent_metric_update.
+  for (const Batch* b : {&small, &mid}) {
+    const std::string k = "_K" + std::to_string(b->classes);
+    for (bool logits : {false, true}) {
+      const std::string kind = logits ? "_logits" : "_probs";
+      xent_tensor pred{logits ? b->logits.data() : b->probs.data(), XENT_F32, 2, {b->rows, b->classes}};
+      xent_tensor labels{b->labels.data(), XENT_I32, 1, {b->rows}};
+      xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}};
+      xent_options o = xent_default_options();
+      o.from_logits = logits ? 1 : 0;
+      out.push_back(probe(("C xent_metric_update sparse" + kind + k).c_str(), [&] {
+        xent_metric m;
+        return xent_metric_init(&m, XENT_SPARSE, &o, nullptr) == XENT_OK &&
+               xent_metric_update(&m, &labels, &pred, nullptr) == XENT_OK;
+      }));
+      out.push_back(probe(("C xent_metric_update categorical" + kind + k).c_str(), [&] {
+        xent_metric m;
+        return xent_metric_init(&m, XENT_CATEGORICAL, &o, nullptr) == XENT_OK &&
+               xent_metric_update(&m, &onehot, &pred, nullptr) == XENT_OK;
+      }));
+    }
+  }
   out.push_back(probe("serialize+deserialize", [&] {
     SparseCategoricalCrossentropy<> a, b;
     unsigned char bytes[SparseCategoricalCrossentropy<>::serialized_size];

@@ -90,6 +90,7 @@ class Table:
         self.lines = []
         self.missed = []
         self.complete = complete  # False when a --filter left cases out: absent ones are not misses
+        self.notes = []  # context lines printed under the table (no target)
 
     def check(self, target, what, ours, base, base_name, need, strict=False, unit=None):
         """ours/base >= need (or > need when strict). Absent baselines are n/a, errors are missed."""
@@ -118,7 +119,7 @@ class Table:
                            "%.2fx %s %g" % (ratio, ">" if strict else ">=", need), status))
 
     def info(self, target, what, text):
-        self.lines.append((target, what, "", "", "", text, "info"))
+        self.notes.append("%s  %s: %s" % (target, what, text))
 
     def fixed(self, target, what, value, limit_text, ok):
         self.lines.append((target, what, "", value, "", limit_text, "met" if ok else "MISSED"))
@@ -133,6 +134,11 @@ class Table:
         print("-" * len(line))
         for r in self.lines:
             print("  ".join("%-*s" % (w, str(c)) for w, c in zip(widths, r)).rstrip())
+        if self.notes:
+            print()
+            print("Notes (no target)")
+            for n in self.notes:
+                print("  " + n)
 
 
 def fmt_rate(v, unit=None):
@@ -286,9 +292,19 @@ def print_memory(res, frames, su_dir):
         for v, k in by_call[:8]:
             print("    %6d B  %s" % (v, k))
     if frames:
-        print("  -fstack-usage (%s): largest frame per file (single frames; the measured depth above"
-              % su_dir)
-        print("  is the whole call chain):")
+        print("  -fstack-usage (%s): single frames; the measured depth above is the" % su_dir)
+        print("  whole call chain (a metric update = update + run_batch + a row kernel + its helpers).")
+        print("  Largest frames:")
+        seen = set()
+        for f in sorted(frames, reverse=True):
+            key = (f[3], short(f[2], 70))
+            if key in seen:
+                continue
+            seen.add(key)
+            print("    %6d B  %-28s %s" % (f[0], f[3], short(f[2], 70)))
+            if len(seen) == 10:
+                break
+        print("  Largest frame per file:")
         per_file = {}
         for f in frames:
             if f[3] not in per_file or f[0] > per_file[f[3]][0]:
