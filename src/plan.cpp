@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "xent/half.hpp"
 
@@ -134,9 +135,34 @@ bool to_index(float x, std::int64_t& out) noexcept {
   return true;
 }
 
+// Without ignore_class: one branch-free pass the compiler can vectorize. A float label is valid
+// when its truncation is in [0, K), i.e. -1 < x < K (NaN fails both compares); compared in
+// double, which holds every float and every K exactly.
+template <class T>
+bool labels_in_range(const T* labels, std::size_t n, std::int64_t k) noexcept {
+  unsigned bad = 0;  // an integer OR, which vectorizes (a bool one does not)
+  if constexpr (std::is_same_v<T, float>) {
+    const auto kd = static_cast<double>(k);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto x = static_cast<double>(labels[i]);
+      bad |= static_cast<unsigned>(!(x > -1.0 && x < kd));
+    }
+  } else if constexpr (sizeof(T) < 8) {
+    // k <= INT32_MAX here (too_many_classes above), so 32-bit unsigned compares suffice.
+    const auto uk = static_cast<std::uint32_t>(k);
+    for (std::size_t i = 0; i < n; ++i)
+      bad |= static_cast<unsigned>(static_cast<std::uint32_t>(labels[i]) >= uk);  // negatives wrap high
+  } else {
+    const auto uk = static_cast<std::uint64_t>(k);
+    for (std::size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(static_cast<std::uint64_t>(labels[i]) >= uk);
+  }
+  return bad == 0;
+}
+
 // One tight loop per label type (five small copies, not one per metric instantiation).
 template <class T>
 Status check_labels_of(const T* labels, std::size_t n, std::int64_t k, bool has_ignore, std::int64_t ignore) noexcept {
+  if (!has_ignore) return labels_in_range(labels, n, k) ? Status::ok : Status::label_out_of_range;
   for (std::size_t i = 0; i < n; ++i) {
     std::int64_t v = 0;
     if (!to_index(labels[i], v)) return Status::label_out_of_range;
@@ -148,6 +174,10 @@ Status check_labels_of(const T* labels, std::size_t n, std::int64_t k, bool has_
 
 template <class T>
 void load_labels_of(const T* labels, std::size_t n, bool has_ignore, std::int64_t ignore, std::int32_t* out) noexcept {
+  if (!has_ignore) {  // validated: every label is a class index (floats truncate toward zero)
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int32_t>(labels[i]);
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     std::int64_t v = 0;
     (void)to_index(labels[i], v);  // validated by make_plan

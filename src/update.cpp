@@ -79,18 +79,19 @@ class WeightSource {
   std::size_t offset_ = 0;
 };
 
-// Adds a block's losses (times weights) into total/count in double; false at the first
-// non-finite loss when check_finite. kSkip: rows with label < 0 (ignore_class) add nothing.
+// Adds a block's losses (times weights) into total/count in double. kSkip: rows with label < 0
+// (ignore_class) add nothing. Returns the block's total, whose finiteness tells whether every
+// loss was finite: weights are checked finite beforehand, a non-finite loss makes the sum inf
+// or NaN (times a zero weight: NaN), and finite float losses times float weights cannot
+// overflow a double sum. So no per-element test.
 template <bool kWeighted, bool kSkip>
-bool accumulate(const float* loss, const float* w, const std::int32_t* labels, std::size_t n, bool check_finite,
-                double& total, double& count) noexcept {
+double accumulate(const float* loss, const float* w, const std::int32_t* labels, std::size_t n,
+                  double& count) noexcept {
   double t = 0.0;
   double c = 0.0;
-  bool finite = true;
   for (std::size_t r = 0; r < n; ++r) {
     if (kSkip && labels[r] < 0) continue;
     const auto l = static_cast<double>(loss[r]);
-    finite = finite && std::isfinite(l);
     if constexpr (kWeighted) {
       t += l * static_cast<double>(w[r]);
       c += static_cast<double>(w[r]);
@@ -99,9 +100,8 @@ bool accumulate(const float* loss, const float* w, const std::int32_t* labels, s
       c += 1.0;
     }
   }
-  total += t;
   count += c;
-  return finite || !check_finite;
+  return t;
 }
 
 // The rows [begin, begin + n) of V as kernel blocks: contiguous rows when the class axis is last,
@@ -184,14 +184,15 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
       k.categorical_rows(pred, truth, params, loss);
     }
     if (p.weighted) source.fill(b.begin, b.rows, weights);
-    bool ok = true;
+    double t = 0.0;
     if (p.weighted)
-      ok = skip ? accumulate<true, true>(loss, weights, labels, b.rows, check_finite, total, count)
-                : accumulate<true, false>(loss, weights, labels, b.rows, check_finite, total, count);
+      t = skip ? accumulate<true, true>(loss, weights, labels, b.rows, count)
+               : accumulate<true, false>(loss, weights, labels, b.rows, count);
     else
-      ok = skip ? accumulate<false, true>(loss, weights, labels, b.rows, check_finite, total, count)
-                : accumulate<false, false>(loss, weights, labels, b.rows, check_finite, total, count);
-    if (!ok) return Status::non_finite_input;
+      t = skip ? accumulate<false, true>(loss, weights, labels, b.rows, count)
+               : accumulate<false, false>(loss, weights, labels, b.rows, count);
+    if (check_finite && !std::isfinite(t)) return Status::non_finite_input;
+    total += t;
 
     if (class_total != nullptr) {
       if (sparse) {
