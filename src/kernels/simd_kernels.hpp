@@ -288,7 +288,7 @@ struct Kernels {
 
   // Elements [k0, k0 + n) of row r as floats: the data itself when it is contiguous float32,
   // otherwise widened (or gathered) into buf (n <= kBuf).
-  static const float* chunk(const Rows& rows, std::size_t r, std::size_t k0, std::size_t n, float* buf) noexcept {
+  [[gnu::noinline]] static const float* chunk(const Rows& rows, std::size_t r, std::size_t k0, std::size_t n, float* buf) noexcept {
     const std::size_t off = r * rows.row_stride + k0 * rows.class_stride;
     if (rows.class_stride == 1) {
       if (rows.type == DType::f32) return static_cast<const float*>(rows.data) + off;
@@ -378,7 +378,11 @@ struct Kernels {
         default: break;
       }
     }
-    // Strided or integer rows (not a hot path): two passes over widened chunks.
+    row_max_sum_chunked(rows, r, m_out, s_out);
+  }
+
+  // Strided or integer rows (not a hot path, so compiled for size): two passes over widened chunks.
+  [[gnu::cold]] static void row_max_sum_chunked(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
     F mv(-kInf);
     for_chunks(rows, r, [&mv](const float* p, std::size_t n, std::size_t) { mv = span_max(SrcF32{p}, n, mv); });
     const float m = simd::hmax<A>(mv);
@@ -397,10 +401,18 @@ struct Kernels {
     std::size_t row_stride, class_stride, r0, count;
     float fill;
 
+    // Inline only the common case (float32 lanes: tiles and interleaved float32); the rest is one
+    // out-of-line copy, which keeps the library small (M2).
     F get(std::size_t k) const noexcept {
+      if (count == W && row_stride == 1 && type == DType::f32) {
+        return F::load_unaligned(static_cast<const float*>(data) + r0 + k * class_stride);
+      }
+      return get_other(k);
+    }
+
+    [[gnu::noinline]] F get_other(std::size_t k) const noexcept {
       const std::size_t off = r0 * row_stride + k * class_stride;
       if (count == W && row_stride == 1) {
-        if (type == DType::f32) return F::load_unaligned(static_cast<const float*>(data) + off);
         if (type == DType::f16) return simd::widen_f16<A>(static_cast<const std::uint16_t*>(data) + off);
         if (type == DType::bf16) return simd::widen_bf16<A>(static_cast<const std::uint16_t*>(data) + off);
       }
@@ -434,7 +446,7 @@ struct Kernels {
 
   // The rows of a contiguous block with few classes, transposed into a stack tile so that the
   // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k).
-  static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
+  [[gnu::noinline]] static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
     const std::size_t k_n = rows.classes;
     for (std::size_t j = 0; j < W; ++j) {
       if (j >= count) {
@@ -703,7 +715,7 @@ struct Kernels {
   }
 
   // Per-class shares: row by row for every layout (a reporting path, not a hot one).
-  static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
+  [[gnu::cold]] static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
                                        const float* row_weight, double* class_total) noexcept {
     const Smooth sm(params.label_smoothing, pred.classes);
     alignas(64) float share[kBuf];
@@ -760,7 +772,7 @@ struct Kernels {
   }
 
   // Any NaN in the row (the cold check behind an infinite max).
-  static bool has_nan(const Rows& row) noexcept {
+  [[gnu::cold]] static bool has_nan(const Rows& row) noexcept {
     double count = 0.0;
     for_chunks(row, 0, [&count](const float* p, std::size_t n, std::size_t) {
       count += span_sum(p, n, [](const F& v) { return xsimd::select(xsimd::isnan(v), F(1.0f), F(0.0f)); });
