@@ -769,3 +769,94 @@ TEST_CASE("cli: version, help and demo") {
   CHECK(d.out.find("throughput: ") != std::string::npos);
   CHECK(d.out.find(std::string("isa ") + xent::active_isa()) != std::string::npos);
 }
+
+TEST_CASE("cli: random shapes, dtypes and options never crash and always answer in one line") {
+  // Arrays of random rank, dims, dtypes and options, mostly not fitting each other: every run
+  // must end in a result (exit 0, one line) or a data error (exit 1, one line on stderr only).
+  // Under ASan/UBSan this exercises every slicing, gathering and conversion path.
+  Rng rng(16);
+  const char* float_types[] = {"<f4", "<f2", "<f8"};
+  const char* any_types[] = {"<f4", "<f2", "<f8", "<i4", "<i8", "|u1", "<u2", "|b1"};
+  const auto random_file = [&](const std::string& name, const char* descr, std::vector<std::size_t> shape) {
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    const std::string type = descr;
+    const std::size_t item = type == "<f8" || type == "<i8" ? 8 : type == "<f4" || type == "<i4" ? 4
+                             : type == "<f2" || type == "<u2" ? 2 : 1;
+    std::vector<unsigned char> bytes(n * item);
+    for (std::size_t i = 0; i < n; ++i) {
+      // Small non-negative values, valid in every dtype (labels mostly in range, probabilities > 0).
+      const std::uint64_t v = rng.below(4);
+      if (type == "<f4") {
+        const float f = static_cast<float>(v) * 0.25f + 0.125f;
+        std::memcpy(&bytes[i * 4], &f, 4);
+      } else if (type == "<f8") {
+        const double f = static_cast<double>(v) * 0.25 + 0.125;
+        std::memcpy(&bytes[i * 8], &f, 8);
+      } else if (type == "<f2") {
+        const std::uint16_t h = xent::to_float16(static_cast<float>(v) * 0.25f + 0.125f).bits;
+        std::memcpy(&bytes[i * 2], &h, 2);
+      } else if (type == "|b1") {
+        bytes[i] = static_cast<unsigned char>(v & 1);
+      } else {
+        std::memcpy(&bytes[i * item], &v, item);  // little-endian low bytes
+      }
+    }
+    NpySpec s;
+    s.descr = descr;
+    s.shape = std::move(shape);
+    s.align = rng.below(4) == 0 ? 1 : 64;  // sometimes misaligned data
+    s.extra_pad = rng.below(3);
+    REQUIRE(xent_test::write_bytes(path_of(name), xent_test::npy_bytes(s, bytes.data(), bytes.size())));
+    return path_of(name);
+  };
+  int ok = 0, failed = 0;
+  for (int round = 0; round < 150; ++round) {
+    CAPTURE(round);
+    std::vector<std::size_t> pshape(1 + rng.below(4));
+    for (auto& d : pshape) d = rng.below(5);
+    // The truth: y_pred's shape, or without / with a unit axis, or something random.
+    std::vector<std::size_t> tshape = pshape;
+    switch (rng.below(4)) {
+      case 0: tshape.pop_back(); break;
+      case 1: tshape.back() = 1; break;
+      case 2: if (!tshape.empty()) tshape[rng.below(tshape.size())] = rng.below(5); break;
+      default: break;
+    }
+    const bool sparse = rng.below(2) == 0;
+    const std::string p = random_file("fuzz_pred.npy", float_types[rng.below(3)], pshape);
+    const std::string t = random_file("fuzz_true.npy", any_types[rng.below(8)], tshape);
+    std::vector<std::string> extra;
+    if (rng.below(3) == 0) {
+      std::vector<std::size_t> wshape;
+      if (!pshape.empty() && rng.below(4) != 0) wshape.push_back(rng.below(3) == 0 ? 1 : pshape[0]);
+      if (rng.below(4) == 0) wshape.push_back(1);
+      extra.push_back("--sample-weight");
+      extra.push_back(random_file("fuzz_w.npy", any_types[rng.below(8)], wshape));
+    }
+    const int axis = static_cast<int>(rng.below(2 * pshape.size() + 2)) - static_cast<int>(pshape.size()) - 1;
+    extra.insert(extra.end(), {"--axis", std::to_string(axis), "--chunk-rows", std::to_string(1 + rng.below(3))});
+    if (rng.below(2) == 0) extra.push_back("--from-logits");
+    if (rng.below(3) == 0) extra.insert(extra.end(), {"--nan", "reject"});
+    if (rng.below(3) == 0) extra.push_back("--per-class");
+    if (rng.below(3) == 0) extra.push_back("--json");
+    if (sparse && rng.below(3) == 0) extra.insert(extra.end(), {"--ignore-class", "3"});
+    const Run r = eval(sparse ? "sparse" : "categorical", t, p, extra);
+    CAPTURE(r.out);
+    CAPTURE(r.err);
+    if (std::getenv("XENT_CLI_FUZZ_VERBOSE") != nullptr) std::fprintf(stderr, "%d %s", r.rc, r.rc ? r.err.c_str() : r.out.c_str());
+    if (r.rc == 0) {
+      ++ok;
+      CHECK(r.err.empty());
+      CHECK(!r.out.empty());
+    } else {
+      ++failed;
+      CHECK(r.rc == 1);
+      CHECK(r.out.empty());
+      CHECK(lines(r.err) == 1);
+    }
+  }
+  MESSAGE("random runs: " << ok << " results, " << failed << " data errors");
+  CHECK(ok > 10);
+  CHECK(failed > 10);
+}
