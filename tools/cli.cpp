@@ -829,6 +829,13 @@ int parse_eval(int argc, char** argv, EvalArgs& a, std::FILE* err) {
   return kExitOk;
 }
 
+// A result that could not be written (a full disk, a closed pipe) is a failure, not a success.
+int finish_output(std::FILE* out, std::FILE* err) {
+  if (std::fflush(out) != 0 || std::ferror(out) != 0)
+    return report(err, kExitData, "cannot write the output: %s", std::strerror(errno));
+  return kExitOk;
+}
+
 bool open_source(const char* path, npy::MappedFile& file, Source& s, std::FILE* err) {
   npy::Error e;
   s.name = path;
@@ -866,8 +873,7 @@ int cmd_eval(int argc, char** argv, std::FILE* out, std::FILE* err) {
       std::fprintf(out, "class %zu: %s (count %s)\n", k, float_text(static_cast<double>(o.per_class[k].result)).c_str(),
                    float_text(o.per_class[k].count, 17).c_str());
   }
-  std::fflush(out);
-  return kExitOk;
+  return finish_output(out, err);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -990,7 +996,7 @@ int cmd_demo(std::FILE* out, std::FILE* err) {
   std::fprintf(out, "\nthroughput: %.3g rows/s, %.3g floats/s (sparse from logits, %zux%zu float32, %zu passes in "
                "%.2f s, isa %s)\n", row_rate, row_rate * static_cast<double>(ph.shape[1]), ph.shape[0], ph.shape[1],
                passes, elapsed, active_isa());
-  std::fflush(out);
+  if (finish_output(out, err) != kExitOk) return kExitData;
   if (failures > 0)
     return report(err, kExitData, "demo: %d result%s differ from the reference by more than %.0e relative",
                   failures, failures == 1 ? "" : "s", kDemoTolerance);
