@@ -159,43 +159,46 @@ bool labels_in_range(const T* labels, std::size_t n, std::int64_t k) noexcept {
   return bad == 0;
 }
 
-// One tight loop per label type (five small copies, not one per metric instantiation).
-template <class T>
-Status check_labels_of(const T* labels, std::size_t n, std::int64_t k, bool has_ignore, std::int64_t ignore) noexcept {
-  if (!has_ignore) return labels_in_range(labels, n, k) ? Status::ok : Status::label_out_of_range;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::int64_t v = 0;
-    if (!to_index(labels[i], v)) return Status::label_out_of_range;
-    if (has_ignore && v == ignore) continue;  // never range-checked
-    if (v < 0 || v >= k) return Status::label_out_of_range;
+// One label as an int64 class index, through a switch on its type: the compact path used with
+// ignore_class (per-type loops there would only add code size for a rarer case).
+bool label_at(const Erased& labels, std::size_t i, std::int64_t& out) noexcept {
+  switch (labels.type) {
+    case ElemType::i32: return to_index(typed<std::int32_t>(labels)[i], out);
+    case ElemType::i64: return to_index(typed<std::int64_t>(labels)[i], out);
+    case ElemType::u8: return to_index(typed<std::uint8_t>(labels)[i], out);
+    case ElemType::u16: return to_index(typed<std::uint16_t>(labels)[i], out);
+    default: return to_index(typed<float>(labels)[i], out);
   }
-  return Status::ok;
 }
 
 template <class T>
-void load_labels_of(const T* labels, std::size_t n, bool has_ignore, std::int64_t ignore, std::int32_t* out) noexcept {
-  if (!has_ignore) {  // validated: every label is a class index (floats truncate toward zero)
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int32_t>(labels[i]);
-    return;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    std::int64_t v = 0;
-    (void)to_index(labels[i], v);  // validated by make_plan
-    out[i] = (has_ignore && v == ignore) ? -1 : static_cast<std::int32_t>(v);
-  }
+void convert_labels(const T* labels, std::size_t n, std::int32_t* out) noexcept {
+  // Validated: every label is a class index (floats truncate toward zero).
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int32_t>(labels[i]);
 }
 
 Status check_labels(const CoreOptions& o, const Erased& labels, const Plan& p) noexcept {
   const auto k = static_cast<std::int64_t>(p.classes);
   const std::size_t n = p.elements;
+  if (o.has_ignore) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t v = 0;
+      if (!label_at(labels, i, v)) return Status::label_out_of_range;  // NaN/inf float
+      if (v == o.ignore_class) continue;                                // never range-checked
+      if (v < 0 || v >= k) return Status::label_out_of_range;
+    }
+    return Status::ok;
+  }
+  bool ok = false;
   switch (labels.type) {
-    case ElemType::i32: return check_labels_of(typed<std::int32_t>(labels), n, k, o.has_ignore, o.ignore_class);
-    case ElemType::i64: return check_labels_of(typed<std::int64_t>(labels), n, k, o.has_ignore, o.ignore_class);
-    case ElemType::u8: return check_labels_of(typed<std::uint8_t>(labels), n, k, o.has_ignore, o.ignore_class);
-    case ElemType::u16: return check_labels_of(typed<std::uint16_t>(labels), n, k, o.has_ignore, o.ignore_class);
-    case ElemType::f32: return check_labels_of(typed<float>(labels), n, k, o.has_ignore, o.ignore_class);
+    case ElemType::i32: ok = labels_in_range(typed<std::int32_t>(labels), n, k); break;
+    case ElemType::i64: ok = labels_in_range(typed<std::int64_t>(labels), n, k); break;
+    case ElemType::u8: ok = labels_in_range(typed<std::uint8_t>(labels), n, k); break;
+    case ElemType::u16: ok = labels_in_range(typed<std::uint16_t>(labels), n, k); break;
+    case ElemType::f32: ok = labels_in_range(typed<float>(labels), n, k); break;
     default: return Status::invalid_option;
   }
+  return ok ? Status::ok : Status::label_out_of_range;
 }
 
 Status check_weights_finite(const Erased& w) noexcept {
@@ -217,12 +220,20 @@ double load_weight(const Erased& weight, std::size_t index) noexcept {
 
 void load_labels(const CoreOptions& o, const Erased& labels, std::size_t begin, std::size_t n,
                  std::int32_t* out) noexcept {
+  if (o.has_ignore) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t v = 0;
+      (void)label_at(labels, begin + i, v);  // validated by make_plan
+      out[i] = v == o.ignore_class ? -1 : static_cast<std::int32_t>(v);
+    }
+    return;
+  }
   switch (labels.type) {
-    case ElemType::i32: return load_labels_of(typed<std::int32_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
-    case ElemType::i64: return load_labels_of(typed<std::int64_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
-    case ElemType::u8: return load_labels_of(typed<std::uint8_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
-    case ElemType::u16: return load_labels_of(typed<std::uint16_t>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
-    default: return load_labels_of(typed<float>(labels) + begin, n, o.has_ignore, o.ignore_class, out);
+    case ElemType::i32: return convert_labels(typed<std::int32_t>(labels) + begin, n, out);
+    case ElemType::i64: return convert_labels(typed<std::int64_t>(labels) + begin, n, out);
+    case ElemType::u8: return convert_labels(typed<std::uint8_t>(labels) + begin, n, out);
+    case ElemType::u16: return convert_labels(typed<std::uint16_t>(labels) + begin, n, out);
+    default: return convert_labels(typed<float>(labels) + begin, n, out);
   }
 }
 
