@@ -138,6 +138,13 @@ TEST_CASE("sparse: label shapes V, V + [1], and y_pred's shape with the class ax
     REQUIRE(m.update_state(view(labels, s), view(pt, {3, 2})) == Status::ok);
     CHECK(mt::ulp_distance(m.result(), 1.1769392f) <= 1);
   }
+  // A single row: y_pred [3], V is a scalar; labels [] or [1].
+  for (const xent::Shape& s : {xent::Shape{}, xent::Shape{1}}) {
+    xent::SparseCategoricalCrossentropy<> m;
+    REQUIRE(m.update_state(view(labels, s), view(kPred, {3})) == Status::ok);
+    CHECK(mt::ulp_distance(m.result(), 0.051293444f) <= 8);
+    CHECK(m.count() == 1.0);
+  }
   for (const xent::Shape& s : {xent::Shape{1}, xent::Shape{2, 2}, xent::Shape{1, 2}, xent::Shape{}, xent::Shape{3}}) {
     xent::SparseCategoricalCrossentropy<> m;
     CHECK(m.update_state(view(labels, s), view(kPred, {2, 3})) == Status::shape_mismatch);
