@@ -1011,11 +1011,11 @@ int xent_main(int argc, char** argv, std::FILE* out, std::FILE* err) {
   if (std::strcmp(cmd, "--version") == 0 || std::strcmp(cmd, "-V") == 0) {
     if (argc > 2) return usage_error(err, "--version takes no arguments");
     std::fprintf(out, "xent %s (kernels: %s)\n", kVersionString, active_isa());
-    return kExitOk;
+    return finish_output(out, err);
   }
   if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "-h") == 0 || std::strcmp(cmd, "help") == 0) {
     std::fputs(kHelp, out);
-    return kExitOk;
+    return finish_output(out, err);
   }
   if (std::strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv, out, err);
   if (std::strcmp(cmd, "demo") == 0) {

@@ -768,6 +768,16 @@ TEST_CASE("cli: version, help and demo") {
   CHECK(lines(d.out) == 14);
   CHECK(d.out.find("throughput: ") != std::string::npos);
   CHECK(d.out.find(std::string("isa ") + xent::active_isa()) != std::string::npos);
+  // A result that cannot be written is a failure.
+  if (std::FILE* full = std::fopen("/dev/full", "w")) {
+    std::FILE* err = std::tmpfile();
+    REQUIRE(err != nullptr);
+    std::string a0 = "xent", a1 = "--version";
+    char* argv[] = {a0.data(), a1.data(), nullptr};
+    CHECK(xent::cli::xent_main(2, argv, full, err) == 1);
+    std::fclose(full);
+    CHECK(slurp(err).find("cannot write the output") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: random shapes, dtypes and options never crash and always answer in one line") {
