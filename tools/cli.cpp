@@ -1,6 +1,7 @@
 // The xent command line: `xent eval`, `xent demo`, `xent --version`, `xent --help`.
 // A client of the public API only: arrays are memory-mapped .npy files, fed to the library's
-// metric objects chunk by chunk along the first axis, so memory stays bounded by the chunk size.
+// metric objects in chunks of rows (along the first axis, or the second when the class axis is
+// first), so memory stays bounded by the chunk size whatever the file size.
 #include "cli.hpp"
 
 #include <unistd.h>
