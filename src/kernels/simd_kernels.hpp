@@ -82,10 +82,10 @@ struct Kernels {
   // ---- elementwise math -------------------------------------------------------------------
 
   // log of positive normal floats (the clipped probabilities): max 3.5 ulp, exact 0 at 1.
-  static F log_core(const F& x) noexcept {
+  [[gnu::always_inline]] static F log_core(const F& x) noexcept {
     const I xi = simd::as_int<A>(x);
-    const I n = (xi - I(0x3f2aaaab)) >> 23;  // 0x3f2aaaab = bits of 2/3
-    const F r = simd::as_float<A>(xi - (n << 23)) - F(1.0f);  // exact: 1 + r in [2/3, 4/3)
+    const I n = simd::sra<23, A>(xi - I(0x3f2aaaab));  // 0x3f2aaaab = bits of 2/3
+    const F r = simd::as_float<A>(xi - simd::shl<23, A>(n)) - F(1.0f);  // exact: 1 + r in [2/3, 4/3)
     const F nf = xsimd::to_float(n);
     // Estrin's scheme: the same degree with a third of Horner's dependency chain.
     const F r2 = r * r;
@@ -113,7 +113,7 @@ struct Kernels {
   }
 
   // log of anything: max 3.5 ulp over positive normals; log(0) = -inf, log(x < 0) = NaN, inf, NaN.
-  static F log_any(const F& x) noexcept {
+  [[gnu::always_inline]] static F log_any(const F& x) noexcept {
     const B normal = (x >= F(0x1p-126f)) & (x <= F(std::numeric_limits<float>::max()));
     if (xsimd::all(normal)) return log_core(x);
     return log_special(x);
@@ -121,7 +121,7 @@ struct Kernels {
 
   // exp(x) for x <= 0 as p * scale (so a sum can fuse the product into its accumulator): max 2 ulp
   // on [-87, 0]; below -87.5 (and -inf) the clamp gives a value under FLT_MIN; NaN passes.
-  static void exp_parts(const F& x_in, F& p, F& scale) noexcept {
+  [[gnu::always_inline]] static void exp_parts(const F& x_in, F& p, F& scale) noexcept {
     const F x = xsimd::max(F(kExpClamp), x_in);  // operand order keeps NaN (x86 returns the second)
     const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
     const F k = kf - F(kExpMagic);
@@ -131,13 +131,13 @@ struct Kernels {
     for (int i = 3; i >= 0; --i) q = xsimd::fma(q, f, F(kExpQ[i]));
     q = xsimd::fma(q, f, F(1.0f));
     p = xsimd::fma(q, f, F(1.0f));                               // 1 + f (1 + f Q(f))
-    scale = simd::as_float<A>(simd::as_int<A>(kf) << 23);  // 2^k: the low bits of kf are k + 127
+    scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));  // 2^k: the low bits of kf are k + 127
   }
 
   // The cheaper exp inside sums (logsumexp's S): one-constant reduction and a degree-5 polynomial,
   // 8 FMA-class operations per vector. Each term's relative error is <= 2.5 ulp + |k| * 2e-9; the terms
   // with large |k| are below 2^-k, so S (>= 1) keeps a relative error under 2.5 ulp.
-  static void exp_sum_parts(const F& x_in, F& p, F& scale) noexcept {
+  [[gnu::always_inline]] static void exp_sum_parts(const F& x_in, F& p, F& scale) noexcept {
     const F x = xsimd::max(F(kExpClamp), x_in);
     const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
     const F f = xsimd::fma(kf - F(kExpMagic), F(-kLn2), x);
@@ -145,7 +145,7 @@ struct Kernels {
     for (int i = 2; i >= 0; --i) q = xsimd::fma(q, f, F(kExpSumQ[i]));
     q = xsimd::fma(q, f, F(1.0f));
     p = xsimd::fma(q, f, F(1.0f));
-    scale = simd::as_float<A>(simd::as_int<A>(kf) << 23);
+    scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));
   }
 
   static F exp_sum_term(const F& x) noexcept {
@@ -160,7 +160,7 @@ struct Kernels {
     return p * scale;
   }
 
-  static F clip(const F& p) noexcept {
+  [[gnu::always_inline]] static F clip(const F& p) noexcept {
     // Operand order keeps NaN: x86 max/min return the second operand when either is NaN.
     return xsimd::min(F(kOneMinusEps), xsimd::max(F(kEps), p));
   }

@@ -21,13 +21,62 @@ using vi = xsimd::batch<std::int32_t, A>;
 template <class A>
 using vb = xsimd::batch_bool<float, A>;
 
+// Bit casts. On NEON, xsimd 8.1 routes these through a table of function pointers that GCC does
+// not always fold, leaving a call per vector in the hot loops: use the intrinsic directly.
 template <class A>
-inline vi<A> as_int(const vf<A>& x) noexcept {
+inline vi<A> as_int(const vf<A>& x, xsimd::generic) noexcept {
   return xsimd::bitwise_cast<vi<A>>(x);
 }
 template <class A>
-inline vf<A> as_float(const vi<A>& x) noexcept {
+inline vf<A> as_float(const vi<A>& x, xsimd::generic) noexcept {
   return xsimd::bitwise_cast<vf<A>>(x);
+}
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+template <class A>
+inline vi<A> as_int(const vf<A>& x, xsimd::neon) noexcept {
+  return vreinterpretq_s32_f32(x);
+}
+template <class A>
+inline vf<A> as_float(const vi<A>& x, xsimd::neon) noexcept {
+  return vreinterpretq_f32_s32(x);
+}
+#endif
+template <class A>
+inline vi<A> as_int(const vf<A>& x) noexcept {
+  return as_int<A>(x, A{});
+}
+template <class A>
+inline vf<A> as_float(const vi<A>& x) noexcept {
+  return as_float<A>(x, A{});
+}
+
+// Shifts by a constant. xsimd 8.1 on armv7 shifts NEON lanes through an out-of-line switch over
+// every possible count; the immediate forms keep them single instructions.
+template <int N, class A>
+inline vi<A> shl(const vi<A>& x, xsimd::generic) noexcept {
+  return x << N;
+}
+template <int N, class A>
+inline vi<A> sra(const vi<A>& x, xsimd::generic) noexcept {
+  return x >> N;
+}
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+template <int N, class A>
+inline vi<A> shl(const vi<A>& x, xsimd::neon) noexcept {
+  return vshlq_n_s32(x, N);
+}
+template <int N, class A>
+inline vi<A> sra(const vi<A>& x, xsimd::neon) noexcept {
+  return vshrq_n_s32(x, N);
+}
+#endif
+template <int N, class A>
+inline vi<A> shl(const vi<A>& x) noexcept {
+  return shl<N, A>(x, A{});
+}
+template <int N, class A>
+inline vi<A> sra(const vi<A>& x) noexcept {
+  return sra<N, A>(x, A{});
 }
 
 // Horizontal max through memory: once per row, so its cost does not matter; NaN lanes are skipped.
@@ -105,9 +154,9 @@ template <class A>
 inline vf<A> widen_f16(const std::uint16_t* p, xsimd::generic) noexcept {
   const vi<A> h = load_u16<A>(p, A{});
   const vi<A> magnitude = h & vi<A>(0x7fff);
-  const vi<A> sign = (h & vi<A>(0x8000)) << 16;
-  const vi<A> normal = (magnitude << 13) + vi<A>(112 << 23);
-  const vi<A> special = (magnitude << 13) | vi<A>(0x7f800000);
+  const vi<A> sign = shl<16, A>(h & vi<A>(0x8000));
+  const vi<A> normal = shl<13, A>(magnitude) + vi<A>(112 << 23);
+  const vi<A> special = shl<13, A>(magnitude) | vi<A>(0x7f800000);
   const vi<A> subnormal = as_int<A>(xsimd::to_float(magnitude) * vf<A>(0x1p-24f));
   const vi<A> v = xsimd::select(magnitude < vi<A>(0x400), subnormal,
                                 xsimd::select(magnitude >= vi<A>(0x7c00), special, normal));
@@ -139,7 +188,7 @@ inline vf<A> widen_f16(const std::uint16_t* p) noexcept {
 
 template <class A>
 inline vf<A> widen_bf16(const std::uint16_t* p) noexcept {
-  return as_float<A>(load_u16<A>(p, A{}) << 16);
+  return as_float<A>(shl<16, A>(load_u16<A>(p, A{})));
 }
 
 }  // namespace xent::simd
