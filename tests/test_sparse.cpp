@@ -39,6 +39,12 @@ TEST_CASE("sparse: worked examples of SEMANTICS.md for every label type") {
   check_worked_example<std::uint8_t>();
   check_worked_example<std::uint16_t>();
   check_worked_example<float>();
+  // Integer types are matched by size and signedness, so the platform's spellings all work.
+  check_worked_example<int>();
+  check_worked_example<long>();
+  check_worked_example<long long>();
+  check_worked_example<unsigned char>();
+  check_worked_example<unsigned short>();
   xent::SparseCategoricalCrossentropy<> fresh;
   CHECK(fresh.result() == 0.0f);
   CHECK(std::string(fresh.name()) == "sparse_categorical_crossentropy");
