@@ -703,11 +703,18 @@ struct Kernels {
         loss[r] = static_cast<float>(acc);
       } else {
         const F total(st.s);
+        // q = p / s is NaN only for 0/0 or inf/inf: with s finite and non-zero no element can be
+        // NaN (a NaN or inf p would have made s NaN or inf), so the NaN guard is skipped.
+        const bool guard = !(std::isfinite(st.s) && st.s != 0.0f);
         for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
-          acc += span_sum2(p, t, n, [&](const F& v, const F& tk) {
-            const F q = clip(v / total);
-            return sm.apply(tk) * log_core(q) + (q - q);
-          });
+          if (guard) {
+            acc += span_sum2(p, t, n, [&](const F& v, const F& tk) {
+              const F q = clip(v / total);
+              return sm.apply(tk) * log_core(q) + (q - q);
+            });
+          } else {
+            acc += span_sum2(p, t, n, [&](const F& v, const F& tk) { return sm.apply(tk) * log_core(clip(v / total)); });
+          }
         });
         loss[r] = static_cast<float>(-acc);
       }
