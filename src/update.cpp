@@ -89,6 +89,11 @@ template <bool kWeighted, bool kSkip>
 double accumulate(const float* loss, const float* w, const std::int32_t* labels, std::size_t n,
                   double& count) noexcept {
   double t = 0.0;
+  if constexpr (!kWeighted && !kSkip) {  // the common case: a sum, and n rows
+    for (std::size_t r = 0; r < n; ++r) t += static_cast<double>(loss[r]);
+    count += static_cast<double>(n);
+    return t;
+  }
   double c = 0.0;
   for (std::size_t r = 0; r < n; ++r) {
     if (kSkip && labels[r] < 0) continue;
