@@ -69,7 +69,8 @@ struct Rng {
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(g) < p; }
 };
 
-constexpr std::size_t kCap = 256;  // MaxClasses of the per-class metrics
+constexpr std::size_t kCap = 256;
+int g_non_finite_cases = 0;  // how many cases exercised a NaN/inf total (reported, so coverage shows)  // MaxClasses of the per-class metrics
 
 struct Case {
   bool sparse = false;
@@ -79,6 +80,7 @@ struct Case {
   float ls = 0.0f;
   std::optional<std::int64_t> ignore;
   bool per_class = false;
+  bool reject = false;  // NanPolicy::reject
   Ty pred_ty = Ty::f32, truth_ty = Ty::f32, weight_ty = Ty::f32;
   int weight_rule = 0;  // 0 none, 1 scalar, 2 full, 3 squeeze (V + [1]), 4 expand (rank - 1), 5 broadcast, 6 prefix
   std::vector<std::size_t> w_dims;
@@ -89,7 +91,7 @@ struct Case {
     s += "] axis " + std::to_string(axis) + (logits ? " logits" : " probs") + " ls " + std::to_string(ls) +
          " pred " + std::to_string(static_cast<int>(pred_ty)) + " truth " + std::to_string(static_cast<int>(truth_ty)) +
          " weight rule " + std::to_string(weight_rule) + " wty " + std::to_string(static_cast<int>(weight_ty)) +
-         (per_class ? " per_class" : "") + (ignore ? " ignore " + std::to_string(*ignore) : "");
+         (per_class ? " per_class" : "") + (reject ? " reject" : "") + (ignore ? " ignore " + std::to_string(*ignore) : "");
     return s;
   }
 };
@@ -126,6 +128,7 @@ Case make_case(Rng& rng, bool sparse) {
     c.ignore = ig;
   }
   c.per_class = k <= kCap && rng.chance(0.3);
+  c.reject = rng.chance(0.3);
   c.weight_ty = static_cast<Ty>(rng.below(3));
   c.weight_rule = static_cast<int>(rng.below(7));
 
@@ -311,12 +314,18 @@ void run_case(const Case& c, Rng& rng) {
       s = with_float(truth_store, tshape,
                      [&](auto t) { return with_float(pred_store, pshape, [&](auto p) { return upd(t, p); }); });
     }
-    REQUIRE(s == Status::ok);
-    const bool nan = std::isnan(want.total);
-    if (nan) {
-      CHECK(std::isnan(m.total()));
+    if (!std::isfinite(want.total)) {
+      ++g_non_finite_cases;
+      if (c.reject) {
+        CHECK(s == Status::non_finite_input);
+        CHECK(m.count() == 0.0);
+      } else {
+        REQUIRE(s == Status::ok);
+        CHECK(std::isnan(m.total()));
+      }
       return;
     }
+    REQUIRE(s == Status::ok);
     CHECK(std::fabs(m.total() - want.total) <= want.abs_err + 1e-12);
     CHECK(std::fabs(m.count() - want.count) <= 1e-9 * std::fmax(1.0, std::fabs(want.count)));
     if (want.count != 0.0) {
@@ -340,6 +349,7 @@ void run_case(const Case& c, Rng& rng) {
     o.ignore_class = c.ignore;
     o.label_smoothing = c.ls;
     o.per_class = c.per_class;
+    o.nan_policy = c.reject ? xent::NanPolicy::reject : xent::NanPolicy::propagate;
     if (c.per_class) {
       xent::SparseCategoricalCrossentropy<kCap> m(o);
       check_metric(m);
@@ -353,6 +363,7 @@ void run_case(const Case& c, Rng& rng) {
     o.axis = c.axis;
     o.label_smoothing = c.ls;
     o.per_class = c.per_class;
+    o.nan_policy = c.reject ? xent::NanPolicy::reject : xent::NanPolicy::propagate;
     if (c.per_class) {
       xent::CategoricalCrossentropy<kCap> m(o);
       check_metric(m);
@@ -372,5 +383,8 @@ TEST_CASE("metrics vs the float64 reference: sparse, random shapes, axes, types 
 
 TEST_CASE("metrics vs the float64 reference: categorical, random shapes, axes, types and weights") {
   Rng rng(11232026);
+  g_non_finite_cases = 0;
   for (int i = 0; i < 300; ++i) run_case(make_case(rng, false), rng);
+  MESSAGE("categorical cases with a non-finite total (all-zero rows): " << g_non_finite_cases);
+  CHECK(g_non_finite_cases > 0);
 }
