@@ -100,6 +100,12 @@ TEST_CASE("serialize: round trip of both metrics, and merge adds states exactly"
   for (std::size_t k = 0; k < 3; ++k) shares += a.per_class_total(k);
   CHECK(shares == doctest::Approx(a.total()).epsilon(1e-6));
   CHECK(a.per_class_count(0) == a.count());
+  a.reset_state();  // per-class sums too
+  for (std::size_t k = 0; k < 3; ++k) {
+    CHECK(a.per_class_total(k) == 0.0);
+    CHECK(a.per_class_count(k) == 0.0);
+  }
+  CHECK(a.count() == 0.0);
 
   // Two halves merged equal the whole, bit for bit.
   xent::SparseOptions so;

@@ -30,7 +30,14 @@ class MetricState {
   void reset_state() noexcept {
     total_ = 0.0;
     count_ = 0.0;
-    classes_ = ClassStore<MaxClasses>{};
+    // In place: assigning a fresh ClassStore would put a temporary of 16 * MaxClasses bytes on
+    // the stack in unoptimized builds.
+    if constexpr (MaxClasses > 0) {
+      for (std::size_t k = 0; k < MaxClasses; ++k) {
+        classes_.total[k] = 0.0;
+        classes_.count[k] = 0.0;
+      }
+    }
   }
   void reset_states() noexcept { reset_state(); }  // the TF 2.4 name
   constexpr const char* name() const noexcept { return name_; }
