@@ -162,7 +162,7 @@ TEST_CASE("rows: categorical, probabilities and logits, soft and one-hot truth, 
   for (std::size_t k : {1u, 2u, 3u, 7u, 10u, 16u, 33u, 100u, 1000u, 4099u}) {
     const std::size_t rows = k > 1000 ? 3 : (k > 100 ? 11 : 40);
     std::vector<std::vector<float>> onehot(rows, std::vector<float>(k, 0.0f));
-    for (auto& row : onehot) row[rng.next() % k] = 1.0f;
+    for (auto& row : onehot) row[static_cast<std::size_t>(rng.next() % k)] = 1.0f;
     for (bool interleaved : {false, true}) {
       for (DType t : {DType::f32, DType::f16, DType::bf16}) {
         for (float ls : {0.0f, 0.1f}) {
