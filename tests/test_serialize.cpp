@@ -2,8 +2,10 @@
 // every target, and every failure leaving the state unchanged.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "metric_test_util.hpp"
@@ -181,4 +183,40 @@ TEST_CASE("serialize: failures (buffer, corruption, other kind/options/capacity)
     CHECK(target.merge_state(different) == Status::incompatible_state);
     CHECK(mt::raw(target) == b0);
   }
+}
+
+TEST_CASE("merge: one metric per thread, merged, equals one metric over everything") {
+  // 4 threads x 1000 rows of K = 7 logits; the merged total equals the sum of the per-thread totals.
+  constexpr std::size_t kThreads = 4, kRows = 1000, kK = 7;
+  std::vector<float> logits(kThreads * kRows * kK);
+  std::vector<std::int32_t> labels(kThreads * kRows);
+  for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>((i * 37) % 101) / 10.0f - 5.0f;
+  for (std::size_t r = 0; r < labels.size(); ++r) labels[r] = static_cast<std::int32_t>((r * 3) % kK);
+  xent::SparseOptions o;
+  o.from_logits = true;
+  using M = xent::SparseCategoricalCrossentropy<>;
+  M parts[kThreads] = {M(o), M(o), M(o), M(o)};
+  Status status[kThreads] = {};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      status[t] = parts[t].update_state(view(labels.data() + t * kRows, {kRows}),
+                                        view(logits.data() + t * kRows * kK, {kRows, kK}));
+    });
+  }
+  for (auto& th : threads) th.join();
+  M merged(o);
+  double total = 0.0;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    CHECK(status[t] == Status::ok);
+    REQUIRE(merged.merge_state(parts[t]) == Status::ok);
+    total += parts[t].total();
+  }
+  M whole(o);
+  REQUIRE(whole.update_state(view(labels.data(), {kThreads * kRows}), view(logits.data(), {kThreads * kRows, kK})) ==
+          Status::ok);
+  CHECK(merged.count() == 4000.0);
+  CHECK(merged.total() == total);
+  CHECK(std::fabs(merged.total() - whole.total()) <= 1e-12 * whole.total());
+  CHECK(mt::ulp_distance(merged.result(), whole.result()) <= 1);
 }
