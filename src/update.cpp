@@ -157,7 +157,8 @@ struct Sums {
   double count = 0.0;
 };
 
-// One pass over the batch. check_finite: stop at the first non-finite loss (NanPolicy::reject).
+// One pass over the batch. check_finite: stop at the first block whose sum is not finite, i.e.
+// that holds a non-finite loss (NanPolicy::reject).
 // class_total/class_count non-null: distribute into the per-class sums as it goes (only called so
 // when nothing can fail any more).
 Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, const Erased& y_pred,
