@@ -50,11 +50,13 @@ constexpr std::size_t kTwoPassMax = 8192;
 // Online pieces: small enough to be re-read from L1 after the piece's max.
 constexpr std::size_t kPiece = 1024;
 // Stack buffers (floats each): widened chunks, and transposed tiles of short rows. Each public
-// call stays under 4 KiB of stack (-fstack-usage).
+// call stays under 4 KiB of stack (-fstack-usage), the caller's row blocks included: a tile of
+// 160 floats holds 10 classes on AVX-512 (the digits), 20 on AVX2, 40 on SSE2 and NEON; wider
+// rows go row by row.
 constexpr std::size_t kBuf = 64;
-constexpr std::size_t kTile = 256;
+constexpr std::size_t kTile = 160;
 // Rows per batch of per-row logs in the row-by-row path.
-constexpr std::size_t kRowBatch = 32;
+constexpr std::size_t kRowBatch = 16;
 
 alignas(64) constexpr float kIota[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                          16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
@@ -81,6 +83,9 @@ struct Kernels {
   using B = xsimd::batch_bool<float, A>;
   static constexpr std::size_t W = F::size;
   static_assert(W <= 16, "kIota and the tile sizes assume at most 16 lanes");
+  // Interleaved lanes: a second copy of the lane kernels without the get_other call, where its
+  // spills (32- and 64-byte vectors) would cost most stack; 4-lane ISAs keep one copy (M2).
+  static constexpr bool kSplitFast = W >= 8;
 
   // ---- elementwise math -------------------------------------------------------------------
 
@@ -370,18 +375,21 @@ struct Kernels {
     *s_out = static_cast<float>(s);
   }
 
+  // Two sibling frames: the contiguous float rows, and the strided / integer ones with their buffer.
   static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
-    if (rows.class_stride == 1) {
-      const std::size_t off = r * rows.row_stride;
-      const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
-      switch (rows.type) {
-        case DType::f32: return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
-        case DType::f16: return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
-        case DType::bf16: return max_sum(Src16<false>{h}, rows.classes, m_out, s_out);
-        default: break;
-      }
+    if (rows.class_stride == 1 && (rows.type == DType::f32 || rows.type == DType::f16 || rows.type == DType::bf16)) {
+      row_max_sum_contiguous(rows, r, m_out, s_out);
+    } else {
+      row_max_sum_chunked(rows, r, m_out, s_out);
     }
-    row_max_sum_chunked(rows, r, m_out, s_out);
+  }
+
+  [[gnu::noinline]] static void row_max_sum_contiguous(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+    const std::size_t off = r * rows.row_stride;
+    const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
+    if (rows.type == DType::f32) return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
+    if (rows.type == DType::f16) return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
+    max_sum(Src16<false>{h}, rows.classes, m_out, s_out);  // bf16
   }
 
   // Strided or integer rows (not a hot path, so compiled for size): two passes over widened chunks.
@@ -403,6 +411,14 @@ struct Kernels {
     DType type;
     std::size_t row_stride, class_stride, r0, count;
     float fill;
+
+    // Float32 lanes known to be full (tiles, or a full group of interleaved float32): a plain load.
+    F load(std::size_t k) const noexcept { return F::load_unaligned(static_cast<const float*>(data) + r0 + k * class_stride); }
+    bool fast() const noexcept { return count == W && row_stride == 1 && type == DType::f32; }
+    // kFast: the caller checked fast(), so no call to get_other (whose call makes GCC spill every
+    // live vector around it: a bigger frame).
+    template <bool kFast>
+    F at(std::size_t k) const noexcept { return kFast ? load(k) : get(k); }
 
     // Inline only the common case (float32 lanes: tiles and interleaved float32); the rest is one
     // out-of-line copy, which keeps the library small (M2).
@@ -471,22 +487,6 @@ struct Kernels {
     return rows.class_stride == 1 && rows.classes * W <= kTile && rows.rows > 1;
   }
 
-  // Calls group(lanes_pred, r0, count) for each group of up to W rows, or returns false when the
-  // block is better done row by row (contiguous rows with many classes).
-  template <class Group>
-  static bool for_lane_groups(const Rows& pred, float fill, Group&& group) noexcept {
-    const bool tile = use_tile(pred);
-    if (pred.class_stride == 1 && !tile) return false;
-    alignas(64) float buf[kTile];
-    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
-      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes lanes = tile ? fill_tile(pred, r0, count, fill, buf)
-                               : Lanes{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
-      group(lanes, r0, count);
-    }
-    return true;
-  }
-
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
     alignas(64) float lanes[W];
     for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? static_cast<float>(labels[j]) : -1.0f;
@@ -529,39 +529,75 @@ struct Kernels {
 
   // ---- the table's row kernels ---------------------------------------------------------------
 
-  static void sparse_rows(const Rows& pred, const std::int32_t* labels, const LossParams& params, float* loss) noexcept {
+  // Sparse losses of the rows in lanes x (count <= W rows; labels of those rows); 0 for ignored rows.
+  template <bool kFast>
+  static F sparse_lanes(const Lanes& x, const std::int32_t* labels, std::size_t count, std::size_t k_n,
+                        const LossParams& params) noexcept {
     const float ls = params.label_smoothing;
-    const float kf = static_cast<float>(pred.classes);
+    const float kf = static_cast<float>(k_n);
     const bool smooth = ls > 0.0f;
-    const bool grouped = for_lane_groups(pred, params.from_logits ? 0.0f : 0.5f, [&](const Lanes& x, std::size_t r0, std::size_t count) {
-      const F lab = load_labels(labels + r0, count);
-      F out;
-      if (params.from_logits) {
-        F m(-kInf);
-        for (std::size_t k = 0; k < pred.classes; ++k) m = xsimd::max(x.get(k), m);
-        LaneSum s, d;
-        F z_label(0.0f);
-        for (std::size_t k = 0; k < pred.classes; ++k) {
-          const F z = x.get(k) - m;
-          s.add(exp_sum_term(z));
-          if (smooth) d.add(z);
-          z_label = xsimd::select(lab == F(static_cast<float>(k)), z, z_label);
-        }
-        out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
-      } else {
-        LaneSum s, l;
-        F p_label(1.0f);
-        for (std::size_t k = 0; k < pred.classes; ++k) {
-          const F p = clip(x.get(k));
-          s.add(p);
-          if (smooth) l.add(log_core(p));
-          p_label = xsimd::select(lab == F(static_cast<float>(k)), p, p_label);
-        }
-        out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
+    const F lab = load_labels(labels, count);
+    F out;
+    if (params.from_logits) {
+      F m(-kInf);
+      for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
+      LaneSum s, d;
+      F z_label(0.0f);
+      for (std::size_t k = 0; k < k_n; ++k) {
+        const F z = x.template at<kFast>(k) - m;
+        s.add(exp_sum_term(z));
+        if (smooth) d.add(z);
+        z_label = xsimd::select(lab == F(static_cast<float>(k)), z, z_label);
       }
-      store_rows(xsimd::select(lab < F(0.0f), F(0.0f), out), loss + r0, count);
-    });
-    if (!grouped) sparse_rows_by_row(pred, labels, params, loss);
+      out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
+    } else {
+      LaneSum s, l;
+      F p_label(1.0f);
+      for (std::size_t k = 0; k < k_n; ++k) {
+        const F p = clip(x.template at<kFast>(k));
+        s.add(p);
+        if (smooth) l.add(log_core(p));
+        p_label = xsimd::select(lab == F(static_cast<float>(k)), p, p_label);
+      }
+      out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
+    }
+    return xsimd::select(lab < F(0.0f), F(0.0f), out);
+  }
+
+  static void sparse_rows(const Rows& pred, const std::int32_t* labels, const LossParams& params, float* loss) noexcept {
+    if (use_tile(pred)) {
+      sparse_rows_tiled(pred, labels, params, loss);
+    } else if (pred.class_stride != 1) {
+      sparse_rows_lanes(pred, labels, params, loss);
+    } else {
+      sparse_rows_by_row(pred, labels, params, loss);
+    }
+  }
+
+  // Contiguous rows with few classes, transposed W rows at a time into a tile (own frame, as in
+  // categorical_rows_tiled).
+  [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                  float* loss) noexcept {
+    alignas(64) float buf[kTile];
+    const float fill = params.from_logits ? 0.0f : 0.5f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x = fill_tile(pred, r0, count, fill, buf);
+      store_rows(sparse_lanes<true>(x, labels + r0, count, pred.classes, params), loss + r0, count);
+    }
+  }
+
+  // Interleaved classes: full float32 groups load directly, the rest through get_other.
+  [[gnu::noinline]] static void sparse_rows_lanes(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                  float* loss) noexcept {
+    const float fill = params.from_logits ? 0.0f : 0.5f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const F out = kSplitFast && x.fast() ? sparse_lanes<true>(x, labels + r0, count, pred.classes, params)
+                                           : sparse_lanes<false>(x, labels + r0, count, pred.classes, params);
+      store_rows(out, loss + r0, count);
+    }
   }
 
   // Row by row, the per-row logs batched kRowBatch rows at a time (its own frame: see kBuf).
@@ -569,7 +605,6 @@ struct Kernels {
                                                    float* loss) noexcept {
     const float ls = params.label_smoothing;
     const float kf = static_cast<float>(pred.classes);
-    const bool smooth = ls > 0.0f;
     alignas(64) float a[kRowBatch], b[kRowBatch], c[kRowBatch];
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += kRowBatch) {
       const std::size_t count = pred.rows - r0 < kRowBatch ? pred.rows - r0 : kRowBatch;
@@ -580,30 +615,7 @@ struct Kernels {
       for (std::size_t j = 0; j < count; ++j) {
         const std::size_t r = r0 + j;
         if (labels[r] < 0) continue;
-        const std::size_t y = static_cast<std::size_t>(labels[r]);
-        if (params.from_logits) {
-          float m = 0.0f;
-          row_max_sum(pred, r, &m, &a[j]);
-          b[j] = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride) - m;
-          if (smooth) {
-            double d = 0.0;
-            const F mv(m);
-            for_chunks(pred, r, [&d, &mv](const float* p, std::size_t n, std::size_t) {
-              d += span_sum(p, n, [&mv](const F& z) { return z - mv; });
-            });
-            c[j] = static_cast<float>(d);
-          }
-        } else {
-          double s = 0.0, l = 0.0;
-          for_chunks(pred, r, [&](const float* p, std::size_t n, std::size_t) {
-            s += span_sum(p, n, [](const F& v) { return clip(v); });
-            if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
-          });
-          a[j] = static_cast<float>(s);
-          const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride);
-          b[j] = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
-          c[j] = static_cast<float>(l);
-        }
+        sparse_row_terms(pred, r, static_cast<std::size_t>(labels[r]), params, &a[j], &b[j], &c[j]);
       }
       for (std::size_t j = 0; j < count; j += W) {
         const std::size_t n = count - j < W ? count - j : W;
@@ -615,17 +627,49 @@ struct Kernels {
     }
   }
 
+  // Row r's terms for the sparse formulas: logits: S, z_y - m and (smoothed) sum(z - m);
+  // probabilities: S, clip(p_y) and (smoothed) sum(log clip(p)). Inlined: as its own frame it
+  // would stack on the batch arrays anyway, with more spills.
+  [[gnu::always_inline]] static void sparse_row_terms(const Rows& pred, std::size_t r, std::size_t y, const LossParams& params,
+                                                 float* a, float* b, float* c) noexcept {
+    const bool smooth = params.label_smoothing > 0.0f;
+    if (params.from_logits) {
+      float m = 0.0f;
+      row_max_sum(pred, r, &m, a);
+      *b = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride) - m;
+      if (smooth) {
+        double d = 0.0;
+        const F mv(m);
+        for_chunks(pred, r, [&d, &mv](const float* p, std::size_t n, std::size_t) {
+          d += span_sum(p, n, [&mv](const F& z) { return z - mv; });
+        });
+        *c = static_cast<float>(d);
+      }
+    } else {
+      double s = 0.0, l = 0.0;
+      for_chunks(pred, r, [&](const float* p, std::size_t n, std::size_t) {
+        s += span_sum(p, n, [](const F& v) { return clip(v); });
+        if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
+      });
+      *a = static_cast<float>(s);
+      const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride);
+      *b = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
+      *c = static_cast<float>(l);
+    }
+  }
+
   // Categorical, lanes as rows: per lane the loss, or (shares != nullptr) also each class's share.
+  template <bool kFast>
   static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     LaneSum acc;
     if (params.from_logits) {
       F m(-kInf);
-      for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.get(k), m);
+      for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
       LaneSum s, tsum;
       for (std::size_t k = 0; k < k_n; ++k) {
-        const F z = x.get(k) - m;
-        const F tk = sm.apply(t.get(k));
+        const F z = x.template at<kFast>(k) - m;
+        const F tk = sm.apply(t.template at<kFast>(k));
         s.add(exp_sum_term(z));
         tsum.add(tk);
         acc.add(tk * z);
@@ -634,11 +678,11 @@ struct Kernels {
       return log_any(s.result()) * tsum.result() - acc.result();
     }
     LaneSum s;
-    for (std::size_t k = 0; k < k_n; ++k) s.add(x.get(k));
+    for (std::size_t k = 0; k < k_n; ++k) s.add(x.template at<kFast>(k));
     const F total = s.result();
     for (std::size_t k = 0; k < k_n; ++k) {
-      const F q = clip(x.get(k) / total);
-      acc.add(sm.apply(t.get(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+      const F q = clip(x.template at<kFast>(k) / total);
+      acc.add(sm.apply(t.template at<kFast>(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
     }
     return F(0.0f) - acc.result();
   }
@@ -666,44 +710,64 @@ struct Kernels {
   }
 
   static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
-    const bool tile = use_tile(pred) && use_tile(truth);
-    if (pred.class_stride != 1 || tile) {
-      categorical_rows_lanes(pred, truth, params, loss, tile);
+    if (use_tile(pred) && use_tile(truth)) {
+      categorical_rows_tiled(pred, truth, params, loss);
+    } else if (pred.class_stride != 1) {
+      categorical_rows_lanes(pred, truth, params, loss);
     } else {
       categorical_rows_by_row(pred, truth, params, loss);
     }
   }
 
-  // Separate frames (noinline), so one call never stacks the tiles on top of the row buffers.
+  // Separate frames (noinline), so one call never stacks the tiles on top of the row buffers, nor
+  // the tiles on top of the spills around get_other.
+  [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                       float* loss) noexcept {
+    alignas(64) float buf_p[kTile];
+    alignas(64) float buf_t[kTile];
+    const float fill = params.from_logits ? 0.0f : 1.0f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x = fill_tile(pred, r0, count, fill, buf_p);
+      const Lanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
+      store_rows(categorical_lanes<true>(x, t, pred.classes, params), loss + r0, count);
+    }
+  }
+
+  // Interleaved classes: full float32 groups load directly, the rest through get_other.
   [[gnu::noinline]] static void categorical_rows_lanes(const Rows& pred, const Rows& truth, const LossParams& params,
-                                                       float* loss, bool tile) noexcept {
-    {
-      alignas(64) float buf_p[kTile];
-      alignas(64) float buf_t[kTile];
-      for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
-        const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-        const float fill = params.from_logits ? 0.0f : 1.0f;
-        const Lanes x = tile ? fill_tile(pred, r0, count, fill, buf_p)
-                             : Lanes{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
-        const Lanes t = tile ? fill_tile(truth, r0, count, 0.0f, buf_t)
-                             : Lanes{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
-        store_rows(categorical_lanes(x, t, pred.classes, params), loss + r0, count);
-      }
+                                                       float* loss) noexcept {
+    const float fill = params.from_logits ? 0.0f : 1.0f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const Lanes t{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
+      const F out = kSplitFast && x.fast() && t.fast() ? categorical_lanes<true>(x, t, pred.classes, params)
+                                                       : categorical_lanes<false>(x, t, pred.classes, params);
+      store_rows(out, loss + r0, count);
     }
   }
 
   [[gnu::noinline]] static void categorical_rows_by_row(const Rows& pred, const Rows& truth, const LossParams& params,
                                                         float* loss) noexcept {
-    const Smooth sm(params.label_smoothing, pred.classes);
     for (std::size_t r = 0; r < pred.rows; ++r) {
+      // Two sibling frames per row: the statistics, then the loss over the row's chunks.
       const RowStats st = categorical_stats(pred, r, params.from_logits);
+      loss[r] = categorical_row_loss(pred, truth, r, st, params);
+    }
+  }
+
+  [[gnu::noinline]] static float categorical_row_loss(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
+                                                      const LossParams& params) noexcept {
+    const Smooth sm(params.label_smoothing, pred.classes);
+    {
       double acc = 0.0;
       if (params.from_logits) {
         const F mv(st.m), log_s(st.log_s);
         for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
           acc += span_sum2(p, t, n, [&](const F& z, const F& tk) { return sm.apply(tk) * (log_s - (z - mv)); });
         });
-        loss[r] = static_cast<float>(acc);
+        return static_cast<float>(acc);
       } else {
         const F total(st.s);
         // q = p / s is NaN only for 0/0 or inf/inf: with s finite and non-zero no element can be
@@ -719,7 +783,7 @@ struct Kernels {
             acc += span_sum2(p, t, n, [&](const F& v, const F& tk) { return sm.apply(tk) * log_core(clip(v / total)); });
           }
         });
-        loss[r] = static_cast<float>(-acc);
+        return static_cast<float>(-acc);
       }
     }
   }
@@ -727,11 +791,18 @@ struct Kernels {
   // Per-class shares: row by row for every layout (a reporting path, not a hot one).
   [[gnu::cold]] static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
                                        const float* row_weight, double* class_total) noexcept {
-    const Smooth sm(params.label_smoothing, pred.classes);
-    alignas(64) float share[kBuf];
     for (std::size_t r = 0; r < pred.rows; ++r) {
       const double w = row_weight != nullptr ? static_cast<double>(row_weight[r]) : 1.0;
-      const RowStats st = categorical_stats(pred, r, params.from_logits);
+      const RowStats st = categorical_stats(pred, r, params.from_logits);  // a sibling frame of the shares'
+      categorical_row_shares(pred, truth, r, st, params, w, class_total);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_row_shares(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
+                                                       const LossParams& params, double w, double* class_total) noexcept {
+    const Smooth sm(params.label_smoothing, pred.classes);
+    alignas(64) float share[kBuf];
+    {
       const F mv(st.m), log_s(st.log_s), total(st.s);
       const bool logits = params.from_logits;
       for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t k0) {

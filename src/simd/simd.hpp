@@ -99,17 +99,31 @@ inline float lane0(const vf<A>& x) noexcept {
 // The first n < size floats of p, the other lanes set to fill; never reads past p + n.
 template <class A>
 inline vf<A> load_partial(const float* p, std::size_t n, float fill) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    const auto k = static_cast<__mmask16>((1u << n) - 1u);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), k, p);
+  }
+#endif
+  // Element by element, no memcpy: a call there makes GCC spill every live vector around it,
+  // which multiplies the callers' stack frames (M1).
   alignas(64) float lanes[vf<A>::size];
-  for (std::size_t i = 0; i < vf<A>::size; ++i) lanes[i] = fill;
-  if (n > 0) std::memcpy(lanes, p, n * sizeof(float));
+  for (std::size_t i = 0; i < vf<A>::size; ++i) lanes[i] = i < n ? p[i] : fill;
   return vf<A>::load_aligned(lanes);
 }
 
 template <class A>
 inline void store_partial(const vf<A>& x, float* p, std::size_t n) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), x);
+    return;
+  }
+#endif
   alignas(64) float lanes[vf<A>::size];
   x.store_aligned(lanes);
-  if (n > 0) std::memcpy(p, lanes, n * sizeof(float));
+  for (std::size_t i = 0; i < vf<A>::size; ++i)
+    if (i < n) p[i] = lanes[i];
 }
 
 // ---- 16-bit widening: `size` halves at p (unaligned) to floats -----------------------------
