@@ -301,7 +301,7 @@ def print_memory(res, frames, su_dir):
     if calls:
         pairs = [c.split("=") for c in calls.split(";") if "=" in c]
         by_call = sorted(((int(v), k) for k, v in pairs), reverse=True)
-        print("  measured stack depth per public call (painted stack, includes a ~100 B harness frame);")
+        print("  measured stack depth per public call (painted stack, includes ~40 B of harness);")
         print("  deepest first:")
         for v, k in by_call[:8]:
             print("    %6d B  %s" % (v, k))
