@@ -12,9 +12,9 @@ namespace {
 
 // Rows per kernel call. Below kMaxBlockRows on purpose: three per-row buffers of this many
 // entries plus the kernels' own frames must stay under the 4 KiB stack budget of a public call
-// (64 rows cost ~1% more instructions than 256 on K = 2, the worst case for per-call overhead;
-// 48, a multiple of every ISA's lane count, keeps the deepest chain near 3.4 KiB on x86).
-constexpr std::size_t kBlockRows = 48;
+// (32 rows, a multiple of every ISA's lane count, measured no slower than 64 on K = 2, the worst
+// case for per-call overhead; the deepest chain is then ~3.8 KiB on x86 with the 2 KiB of tiles).
+constexpr std::size_t kBlockRows = 32;
 static_assert(kBlockRows <= kMaxBlockRows && kBlockRows % 16 == 0, "whole lane groups per block");
 
 // Yields the sample weights of consecutive elements of V, block by block, as float (every weight
