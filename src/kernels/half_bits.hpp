@@ -4,7 +4,10 @@
 // each translation unit (each compiled with its own ISA flags) keeps its own copy, so no ODR merge
 // can hand an AVX-512 copy to the SSE2 path.
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
+
+#include "kernels/kernel_table.hpp"
 
 namespace xent::detail {
 
@@ -67,6 +70,21 @@ static inline std::uint16_t float_to_bf16_bits(float f) noexcept {
   const std::uint32_t x = float_to_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);
   return static_cast<std::uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+// Element i of a typed buffer as float: the scalar loader shared by the scalar table and the SIMD
+// kernels' gathers and tails.
+static inline float load_element(const void* data, DType type, std::size_t i) noexcept {
+  switch (type) {
+    case DType::f32: return static_cast<const float*>(data)[i];
+    case DType::f16: return f16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
+    case DType::bf16: return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
+    case DType::i32: return static_cast<float>(static_cast<const std::int32_t*>(data)[i]);
+    case DType::i64: return static_cast<float>(static_cast<const std::int64_t*>(data)[i]);
+    case DType::u8: return static_cast<float>(static_cast<const std::uint8_t*>(data)[i]);
+    case DType::u16: return static_cast<float>(static_cast<const std::uint16_t*>(data)[i]);
+  }
+  return 0.0f;
 }
 
 }  // namespace xent::detail

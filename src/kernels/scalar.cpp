@@ -16,21 +16,8 @@ namespace {
 constexpr float kEps = 1e-7f;                // float32(1e-7), bits 0x33D6BF95
 constexpr float kOneMinusEps = 1.0f - kEps;  // computed in float32, bits 0x3F7FFFFE
 
-float load(const void* data, DType type, std::size_t i) noexcept {
-  switch (type) {
-    case DType::f32: return static_cast<const float*>(data)[i];
-    case DType::f16: return f16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-    case DType::bf16: return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-    case DType::i32: return static_cast<float>(static_cast<const std::int32_t*>(data)[i]);
-    case DType::i64: return static_cast<float>(static_cast<const std::int64_t*>(data)[i]);
-    case DType::u8: return static_cast<float>(static_cast<const std::uint8_t*>(data)[i]);
-    case DType::u16: return static_cast<float>(static_cast<const std::uint16_t*>(data)[i]);
-  }
-  return 0.0f;
-}
-
 float at(const Rows& rows, std::size_t r, std::size_t k) noexcept {
-  return load(rows.data, rows.type, r * rows.row_stride + k * rows.class_stride);
+  return load_element(rows.data, rows.type, r * rows.row_stride + k * rows.class_stride);
 }
 
 // clip_by_value: NaN passes through (it compares false both ways).

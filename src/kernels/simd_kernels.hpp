@@ -62,19 +62,6 @@ alignas(64) constexpr float kIota[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 
                                          32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
                                          48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
 
-inline float load_element(const void* data, DType type, std::size_t i) noexcept {
-  switch (type) {
-    case DType::f32: return static_cast<const float*>(data)[i];
-    case DType::f16: return f16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-    case DType::bf16: return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
-    case DType::i32: return static_cast<float>(static_cast<const std::int32_t*>(data)[i]);
-    case DType::i64: return static_cast<float>(static_cast<const std::int64_t*>(data)[i]);
-    case DType::u8: return static_cast<float>(static_cast<const std::uint8_t*>(data)[i]);
-    case DType::u16: return static_cast<float>(static_cast<const std::uint16_t*>(data)[i]);
-  }
-  return 0.0f;
-}
-
 template <class A>
 struct Kernels {
   using F = simd::vf<A>;
