@@ -71,17 +71,23 @@ inline double ref_logsumexp(const std::vector<double>& z) {
   return m + std::log(s);
 }
 
+// log(sum(exp(z - m))) with m = max(z) returned through m: the logits half of both references.
+inline double ref_log_sum_exp_shifted(const std::vector<double>& z, double& m) {
+  m = -std::numeric_limits<double>::infinity();
+  for (double v : z) m = std::max(m, v);
+  std::vector<double> e;
+  for (double v : z) e.push_back(std::exp(v - m));
+  return std::log(f32_sum(e));
+}
+
 // Sparse loss of one row (SEMANTICS.md); label -1 is an ignored row.
 inline double ref_sparse(const std::vector<double>& p, int label, bool from_logits, double ls) {
   if (label < 0) return 0.0;
   const double k = static_cast<double>(p.size());
   std::vector<double> neg_log_q(p.size());
   if (from_logits) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (double v : p) m = std::max(m, v);
-    std::vector<double> e;
-    for (double v : p) e.push_back(std::exp(v - m));
-    const double log_s = std::log(f32_sum(e));
+    double m = 0.0;
+    const double log_s = ref_log_sum_exp_shifted(p, m);
     for (std::size_t i = 0; i < p.size(); ++i) neg_log_q[i] = log_s - (p[i] - m);
   } else {
     std::vector<double> c;
@@ -108,11 +114,8 @@ inline std::vector<double> ref_categorical_shares(const std::vector<double>& p, 
     ts[i] = ls > 0 ? static_cast<double>(static_cast<float>(t[i]) * (1.0f - ls) + ls / static_cast<float>(k)) : t[i];
   }
   if (from_logits) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (double v : p) m = std::max(m, v);
-    std::vector<double> e;
-    for (double v : p) e.push_back(std::exp(v - m));
-    const double log_s = std::log(f32_sum(e));
+    double m = 0.0;
+    const double log_s = ref_log_sum_exp_shifted(p, m);
     for (std::size_t i = 0; i < k; ++i) share[i] = ts[i] * (log_s - (p[i] - m));
   } else {
     const double s = f32_sum(p);

@@ -11,6 +11,14 @@
 
 namespace mt {
 
+// SEMANTICS.md's worked example: y_pred, its one-hot and sparse labels, and the sample weights.
+namespace worked {
+inline constexpr float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
+inline constexpr float kOneHot[6] = {0, 1, 0, 0, 0, 1};
+inline constexpr int kLabels[2] = {1, 2};
+inline constexpr float kWeights[2] = {0.3f, 0.7f};
+}  // namespace worked
+
 template <class T>
 T store(float v) {
   if constexpr (std::is_same_v<T, xent::float16>) return xent::to_float16(v);

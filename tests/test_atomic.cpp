@@ -14,10 +14,10 @@ using xent::Status;
 using xent::view;
 
 namespace {
-const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
-const float kOneHot[6] = {0, 1, 0, 0, 0, 1};
-const int kLabels[2] = {1, 2};
-const float kW[2] = {0.3f, 0.7f};
+using mt::worked::kPred;
+using mt::worked::kOneHot;
+using mt::worked::kLabels;
+using mt::worked::kWeights;
 
 xent::Shape rank9() {
   const std::size_t d[9] = {1, 1, 1, 1, 1, 1, 1, 2, 3};
@@ -29,9 +29,9 @@ template <class M>
 M primed(typename M::Options o = {}) {
   M m(o);
   if constexpr (std::is_same_v<typename M::Options, xent::SparseOptions>)
-    REQUIRE(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kW, {2})) == Status::ok);
+    REQUIRE(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kWeights, {2})) == Status::ok);
   else
-    REQUIRE(m.update_state(view(kOneHot, {2, 3}), view(kPred, {2, 3}), view(kW, {2})) == Status::ok);
+    REQUIRE(m.update_state(view(kOneHot, {2, 3}), view(kPred, {2, 3}), view(kWeights, {2})) == Status::ok);
   return m;
 }
 }  // namespace
@@ -50,9 +50,9 @@ TEST_CASE("atomic: every sparse update error leaves the state bit-for-bit unchan
   CHECK(m.update_state(view(kLabels, {}), view(kPred, {})) == Status::rank_out_of_range);
   CHECK(m.update_state(view(kLabels, {2}), view(kPred, rank9())) == Status::rank_out_of_range);
   CHECK(m.update_state(view(kLabels, rank9()), view(kPred, {2, 3})) == Status::rank_out_of_range);
-  CHECK(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kW, rank9())) == Status::rank_out_of_range);
+  CHECK(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kWeights, rank9())) == Status::rank_out_of_range);
   CHECK(m.update_state(view(kLabels, {3}), view(kPred, {2, 3})) == Status::shape_mismatch);
-  CHECK(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kW, {3})) == Status::shape_mismatch);
+  CHECK(m.update_state(view(kLabels, {2}), view(kPred, {2, 3}), view(kWeights, {3})) == Status::shape_mismatch);
   CHECK(m.update_state(view(kLabels, {1}), view(kPred, {1, 6})) == Status::too_many_classes);
   CHECK(m.update_state(view(kLabels, {2}), view(kPred, {2, 0})) == Status::no_classes);
   const int out_of_range[2] = {1, 3};
@@ -140,7 +140,7 @@ TEST_CASE("atomic: every categorical update error leaves the state bit-for-bit u
   CHECK(m.update_state(view(kOneHot, rank9()), view(kPred, rank9())) == Status::rank_out_of_range);
   CHECK(m.update_state(view(kOneHot, {3, 2}), view(kPred, {2, 3})) == Status::shape_mismatch);
   CHECK(m.update_state(view(kOneHot, {6}), view(kPred, {2, 3})) == Status::shape_mismatch);
-  CHECK(m.update_state(view(kOneHot, {2, 3}), view(kPred, {2, 3}), view(kW, {1, 2})) == Status::shape_mismatch);
+  CHECK(m.update_state(view(kOneHot, {2, 3}), view(kPred, {2, 3}), view(kWeights, {1, 2})) == Status::shape_mismatch);
   CHECK(m.update_state(view(kOneHot, {1, 6}), view(kPred, {1, 6})) == Status::too_many_classes);
   CHECK(m.update_state(view(kOneHot, {2, 0}), view(kPred, {2, 0})) == Status::no_classes);
   CHECK(mt::raw(m) == before);

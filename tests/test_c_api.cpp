@@ -6,13 +6,14 @@
 
 #include "xent/xent.h"
 #include "xent/xent.hpp"
+#include "metric_test_util.hpp"
 
 namespace {
 
-const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
-const float kOneHot[6] = {0, 1, 0, 0, 0, 1};
-const std::int64_t kLabels[2] = {1, 2};
-const float kWeights[2] = {0.3f, 0.7f};
+using mt::worked::kPred;
+using mt::worked::kOneHot;
+const std::int64_t kLabels[2] = {1, 2};  // XENT_I64 labels
+using mt::worked::kWeights;
 
 xent_tensor tensor(const void* data, xent_dtype type, std::size_t rank, std::size_t d0, std::size_t d1 = 0) {
   xent_tensor t{};

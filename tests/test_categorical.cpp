@@ -12,9 +12,9 @@ using xent::Status;
 using xent::view;
 
 namespace {
-const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
-const float kOneHot[6] = {0, 1, 0, 0, 0, 1};
-const float kWeights[2] = {0.3f, 0.7f};
+using mt::worked::kPred;
+using mt::worked::kOneHot;
+using mt::worked::kWeights;
 }  // namespace
 
 TEST_CASE("categorical: worked examples of SEMANTICS.md") {

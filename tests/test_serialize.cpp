@@ -14,9 +14,9 @@ using xent::Status;
 using xent::view;
 
 namespace {
-const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
-const int kLabels[2] = {1, 2};
-const float kOneHot[6] = {0, 1, 0, 0, 0, 1};
+using mt::worked::kPred;
+using mt::worked::kLabels;
+using mt::worked::kOneHot;
 
 // Table-driven CRC-32 (IEEE), an implementation independent of the library's bitwise one.
 std::uint32_t crc32_table(const unsigned char* p, std::size_t n) {

@@ -14,8 +14,8 @@ using xent::Status;
 using xent::view;
 
 namespace {
-const float kPred[6] = {0.05f, 0.95f, 0.0f, 0.1f, 0.8f, 0.1f};
-const float kWeights[2] = {0.3f, 0.7f};
+using mt::worked::kPred;
+using mt::worked::kWeights;
 
 template <class L>
 void check_worked_example() {
