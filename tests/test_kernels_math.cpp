@@ -283,7 +283,7 @@ TEST_CASE("logsumexp: random rows of every length 1..2049 and long rows, f32/f16
 }
 
 TEST_CASE("logsumexp: adversarial rows") {
-  for (std::size_t n : {1u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 31u, 33u, 64u, 65u, 1000u, 9000u}) {
+  for (std::size_t n : {1u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 31u, 33u, 64u, 65u, 1000u, 9000u, 20001u}) {
     CAPTURE(n);
     check_logsumexp_all_types(std::vector<float>(n, 3.0f));                      // all equal: m + log n
     check_logsumexp_all_types(std::vector<float>(n, -kInf));                     // all -inf: -inf
@@ -304,6 +304,20 @@ TEST_CASE("logsumexp: adversarial rows") {
     std::vector<float> big_range(n);
     for (std::size_t i = 0; i < n; ++i) big_range[i] = (i % 2 ? 1e30f : -1e30f) * static_cast<float>(i % 5);
     check_logsumexp_all_types(big_range);
+  }
+  // The online pass (rows > 8192): lanes that stay -inf for whole pieces, then rise; the row max
+  // arriving in the last, partial vector; a NaN after every lane already has a finite max.
+  for (std::size_t n : {8200u, 12289u, 30000u}) {
+    CAPTURE(n);
+    xent::test::Rng rng(n);
+    std::vector<float> row(n, -kInf);
+    for (std::size_t i = n / 2; i < n; ++i) row[i] = rng.uniform(-40.0f, 5.0f);
+    row[n - 1] = 12.0f;
+    check_logsumexp_all_types(row);
+    row[n / 2 + 5] = kNaN;
+    check_logsumexp_all_types(row);
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(i % 97) * -0.5f;  // max early, many equal
+    check_logsumexp_all_types(row);
   }
   CHECK(xent::logsumexp(static_cast<const float*>(nullptr), 0) == -kInf);
   CHECK(std::fabs(xent::logsumexp(std::vector<float>(5, 0.0f).data(), 5) - std::log(5.0f)) <= 2 * ulp_of(std::log(5.0)));

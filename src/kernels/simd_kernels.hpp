@@ -4,7 +4,7 @@
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
-// logsumexp: two passes up to 8192 floats, one online pass above. Row sums: 4 vector accumulators
+// logsumexp: two passes up to 8192 floats, above that one online pass with a running max per lane. Row sums: 4 vector accumulators
 // flushed into a double every 64 vectors (lanes-as-rows: a compensated float sum every 16 terms).
 // The scalar table (scalar.cpp) is a separate plain implementation over std::log/std::exp.
 #include <cmath>
@@ -47,8 +47,8 @@ constexpr float kExpClamp = -87.5f;  // keeps k >= -126, so 2^k is a normal floa
 
 // Rows longer than this (in floats) take the single-pass online logsumexp instead of two passes.
 constexpr std::size_t kTwoPassMax = 8192;
-// Online pieces: small enough to be re-read from L1 after the piece's max.
-constexpr std::size_t kPiece = 1024;
+// Online pass: the lane sums are folded into a double every kPiece floats (accuracy; one exp each).
+constexpr std::size_t kPiece = 2048;
 // Stack buffers (floats each): widened chunks, and transposed tiles of short rows (16 classes on
 // AVX-512, 32 on AVX2, 64 on SSE2/NEON; smaller tiles send mid-size rows row by row, 1.5-3x slower).
 // Each public call stays under 4 KiB of stack (-fstack-usage), the caller's row blocks included.
@@ -336,7 +336,7 @@ struct Kernels {
   }
 
   // max and S = sum(exp(x - max)) of n elements: two passes while the row fits in L1, else one
-  // online pass (the running max rises piece by piece; the sum is rescaled only when it does).
+  // online pass (online_max_sum).
   template <class S>
   static void max_sum(const S& src, std::size_t n, float* m_out, float* s_out) noexcept {
     if (n <= kTwoPassMax) {
@@ -345,20 +345,70 @@ struct Kernels {
       *s_out = static_cast<float>(span_expsum(src, n, m));
       return;
     }
-    float m = -kInf;
-    double s = 0.0;
-    for (std::size_t i = 0; i < n; i += kPiece) {
-      const std::size_t len = n - i < kPiece ? n - i : kPiece;
-      const S piece{src.p + i};
-      const float pm = simd::hmax<A>(span_max(piece, len, F(-kInf)));
-      if (pm > m) {
-        s *= std::exp(static_cast<double>(m) - static_cast<double>(pm));  // once per rise, not per element
-        m = pm;
+    online_max_sum(src, n, m_out, s_out);
+  }
+
+  // One pass that reads each element once, from registers: every 4 vectors are loaded, their max
+  // compared with a running max per lane, and only when a lane's max rises (rare after the first
+  // few blocks) are that lane's sums rescaled by exp(old - new); then their exps are summed against
+  // the lane's max. Every kPiece floats the lane sums go into a double relative to the row max so
+  // far (itself rescaled, in double, when it rises). Loads and exps overlap: no second pass.
+  template <class S>
+  [[gnu::always_inline]] static void online_max_sum(const S& src, std::size_t n, float* m_out, float* s_out) noexcept {
+    // m: the running max per lane (the result); ms: the same floored at -FLT_MAX, the one subtracted,
+    // so that a lane still at -inf turns -inf inputs into a zero-sized term instead of -inf - -inf.
+    F m(-kInf), ms(-std::numeric_limits<float>::max());
+    float row_m = -kInf;
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i < n) {
+      const std::size_t end = n - i < kPiece ? n : i + kPiece;
+      F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), e, scale;
+      for (; i + 4 * W <= end; i += 4 * W) {
+        const F x0 = src.load(i), x1 = src.load(i + W), x2 = src.load(i + 2 * W), x3 = src.load(i + 3 * W);
+        const F bm = xsimd::max(xsimd::max(x0, x1), xsimd::max(x2, x3));
+        if (__builtin_expect(xsimd::any(bm > m), 0)) rise(bm, m, ms, a0, a1, a2, a3);
+        exp_sum_parts(x0 - ms, e, scale);
+        a0 = xsimd::fma(e, scale, a0);
+        exp_sum_parts(x1 - ms, e, scale);
+        a1 = xsimd::fma(e, scale, a1);
+        exp_sum_parts(x2 - ms, e, scale);
+        a2 = xsimd::fma(e, scale, a2);
+        exp_sum_parts(x3 - ms, e, scale);
+        a3 = xsimd::fma(e, scale, a3);
       }
-      s += span_expsum(piece, len, m);
+      for (; i < end; i += W) {  // the piece's last vectors (only in the row's last piece)
+        const std::size_t len = end - i < W ? end - i : W;
+        const F x = len == W ? src.load(i) : src.partial(i, len, -kInf);
+        if (xsimd::any(x > m)) rise(x, m, ms, a0, a1, a2, a3);
+        exp_sum_parts(x - ms, e, scale);
+        a0 += len == W ? e * scale : tail_mask_zero(e * scale, len);
+      }
+      // Fold the piece's lane sums into the double, relative to the row's max so far.
+      const float pm = simd::hmax<A>(m);
+      if (pm > row_m) {
+        total *= std::exp(static_cast<double>(row_m) - static_cast<double>(pm));  // 0 on the first rise
+        row_m = pm;
+      }
+      const F lane = (a0 + a1) + (a2 + a3);
+      const float row_ms = row_m > -std::numeric_limits<float>::max() ? row_m : -std::numeric_limits<float>::max();
+      total += static_cast<double>(xsimd::hadd(lane * exp_core(ms - F(row_ms))));
     }
-    *m_out = m;
-    *s_out = static_cast<float>(s);
+    *m_out = row_m;
+    *s_out = static_cast<float>(total);
+  }
+
+  // Some lane's max rose (x > m there): rescale those lanes' sums by exp(m - new max). Inline: out of
+  // line, the accumulators' addresses escape and GCC stores them on every trip.
+  [[gnu::always_inline]] static void rise(const F& x, F& m, F& ms, F& a0, F& a1, F& a2, F& a3) noexcept {
+    const F nm = xsimd::max(x, m);
+    const F f = xsimd::select(nm > m, exp_core(m - nm), F(1.0f));  // m = -inf: exp gives ~0, not NaN
+    a0 *= f;
+    a1 *= f;
+    a2 *= f;
+    a3 *= f;
+    m = nm;
+    ms = xsimd::max(nm, F(-std::numeric_limits<float>::max()));
   }
 
   // Two sibling frames: the contiguous float rows, and the strided / integer ones with their buffer.
