@@ -41,17 +41,27 @@ xent::View<T> typed(const xent_tensor& t) noexcept {
 }
 
 // One typed update. noinline: each of the 3 x 5 x 4 type combinations gets its own small frame
-// instead of all of them sharing one large frame in the dispatcher (stack budget: 4 KiB a call).
+// instead of all of them sharing one large frame in the dispatcher (stack budget: 4 KiB a call);
+// unweighted and weighted apart, so an unweighted update does not carry a third view in its frame.
+template <class T, class P, class W, class Metric>
+[[gnu::noinline]] xent::Status update_weighted(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
+                                               const xent_tensor& weight) noexcept {
+  return metric.update_state(typed<T>(y_true), typed<P>(y_pred), typed<W>(weight));
+}
+
 template <class T, class P, class Metric>
-[[gnu::noinline]] xent::Status update_typed(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
-                                            const xent_tensor* weight) noexcept {
-  const xent::View<T> truth = typed<T>(y_true);
-  const xent::View<P> pred = typed<P>(y_pred);
-  if (weight == nullptr) return metric.update_state(truth, pred);
+[[gnu::noinline]] xent::Status update_plain(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred) noexcept {
+  return metric.update_state(typed<T>(y_true), typed<P>(y_pred));
+}
+
+template <class T, class P, class Metric>
+xent::Status update_typed(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
+                          const xent_tensor* weight) noexcept {
+  if (weight == nullptr) return update_plain<T, P>(metric, y_true, y_pred);
   switch (weight->dtype) {
-    case XENT_F32: return metric.update_state(truth, pred, typed<float>(*weight));
-    case XENT_F16: return metric.update_state(truth, pred, typed<xent::float16>(*weight));
-    case XENT_BF16: return metric.update_state(truth, pred, typed<xent::bfloat16>(*weight));
+    case XENT_F32: return update_weighted<T, P, float>(metric, y_true, y_pred, *weight);
+    case XENT_F16: return update_weighted<T, P, xent::float16>(metric, y_true, y_pred, *weight);
+    case XENT_BF16: return update_weighted<T, P, xent::bfloat16>(metric, y_true, y_pred, *weight);
     default: return xent::Status::invalid_option;  // not a weight dtype
   }
 }

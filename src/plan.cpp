@@ -202,7 +202,7 @@ Status check_labels(const CoreOptions& o, const Erased& labels, const Plan& p) n
 }
 
 Status check_weights_finite(const Erased& w) noexcept {
-  const std::size_t n = w.shape.size();
+  const std::size_t n = w.shape->size();
   for (std::size_t i = 0; i < n; ++i)
     if (!std::isfinite(load_weight(w, i))) return Status::non_finite_input;
   return Status::ok;
@@ -245,11 +245,11 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   if (o.nan_policy != NanPolicy::propagate && o.nan_policy != NanPolicy::reject) return Status::invalid_option;
 
   // Ranks.
-  const Shape& ps = y_pred.shape;
+  const Shape& ps = *y_pred.shape;
   const std::size_t rank = ps.rank();
   if (rank == 0 || rank > kMaxRank) return Status::rank_out_of_range;
-  if (y_true.shape.rank() > kMaxRank) return Status::rank_out_of_range;
-  if (weight != nullptr && weight->shape.rank() > kMaxRank) return Status::rank_out_of_range;
+  if (y_true.shape->rank() > kMaxRank) return Status::rank_out_of_range;
+  if (weight != nullptr && weight->shape->rank() > kMaxRank) return Status::rank_out_of_range;
   if (!is_float_type(y_pred.type)) return Status::invalid_option;
   if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : y_true.type == ElemType::unsupported)
     return Status::invalid_option;
@@ -277,8 +277,8 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
 
   // y_true's shape.
   if (o.kind == Kind::categorical) {
-    if (y_true.shape != ps) return Status::shape_mismatch;
-  } else if (!label_shape_ok(y_true.shape, ps, axis, p)) {
+    if (*y_true.shape != ps) return Status::shape_mismatch;
+  } else if (!label_shape_ok(*y_true.shape, ps, axis, p)) {
     return Status::shape_mismatch;
   }
   // sample_weight's shape.
@@ -286,7 +286,7 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   p.group = 1;
   p.weight_layout = Plan::WeightLayout::none;
   if (weight != nullptr) {
-    const Status s = plan_weight(weight->shape, p);
+    const Status s = plan_weight(*weight->shape, p);
     if (s != Status::ok) return s;
     p.weight_layout = weight_layout(p);
   }
@@ -299,7 +299,7 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   if (p.classes == 0) return Status::no_classes;
 
   if (y_pred.data == nullptr || y_true.data == nullptr) return Status::null_data;
-  if (weight != nullptr && weight->data == nullptr && weight->shape.size() > 0) return Status::null_data;
+  if (weight != nullptr && weight->data == nullptr && weight->shape->size() > 0) return Status::null_data;
 
   if (o.kind == Kind::sparse) {
     const Status s = check_labels(o, y_true, p);

@@ -40,15 +40,17 @@ inline constexpr bool kIsLabelElem = elem_type_of<T>() == ElemType::f32 || elem_
                                      elem_type_of<T>() == ElemType::i64 || elem_type_of<T>() == ElemType::u8 ||
                                      elem_type_of<T>() == ElemType::u16;
 
+// Borrows the view's shape (a pointer, not a 72-byte copy in every caller's frame: M1), so an
+// Erased lives no longer than the call it is made for.
 struct Erased {
   const void* data = nullptr;
   ElemType type = ElemType::f32;
-  Shape shape;
+  const Shape* shape = nullptr;
 };
 
 template <class T>
 constexpr Erased erase(const View<T>& v) noexcept {
-  return Erased{static_cast<const void*>(v.data), elem_type_of<T>(), v.shape};
+  return Erased{static_cast<const void*>(v.data), elem_type_of<T>(), &v.shape};
 }
 
 enum class Kind : std::uint8_t { categorical = 1, sparse = 2 };
