@@ -450,23 +450,55 @@ struct Kernels {
   };
 
   // The rows of a contiguous block with few classes, transposed into a stack tile so that the
-  // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k).
+  // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k). Float32 rows go through
+  // registers four classes at a time (simd::transpose_quads), 16-bit ones element by element.
   [[gnu::noinline]] static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
     const std::size_t k_n = rows.classes;
-    for (std::size_t j = 0; j < W; ++j) {
-      if (j >= count) {
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = fill;
-        continue;
-      }
-      const std::size_t off = (r0 + j) * rows.row_stride;
-      if (rows.type == DType::f32) {
-        const float* p = static_cast<const float*>(rows.data) + off;
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = p[k];
+    if (rows.type == DType::f32) {
+      const float* p = static_cast<const float*>(rows.data) + r0 * rows.row_stride;
+      // Row j's whole quads end at j * stride + K rounded up to 4: inside the block (which ends at
+      // its last row's K-th element) for every row but the last few.
+      const std::size_t k4 = (k_n + 3) & ~std::size_t{3};
+      const std::size_t end = (rows.rows - 1 - r0) * rows.row_stride + k_n;
+      if (count == W && (W - 1) * rows.row_stride + k4 <= end) {
+        quads_to_tile<false>(p, rows.row_stride, k_n, W, W, fill, tile);
       } else {
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = load_element(rows.data, rows.type, off + k);
+        std::size_t safe = 0;
+        while (safe < count && safe * rows.row_stride + k4 <= end) ++safe;
+        quads_to_tile<true>(p, rows.row_stride, k_n, count, safe, fill, tile);
+      }
+    } else {
+      for (std::size_t j = 0; j < W; ++j) {
+        const std::size_t off = (r0 + j) * rows.row_stride;
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k) : fill;
       }
     }
     return Lanes{tile, DType::f32, 1, W, 0, W, fill};
+  }
+
+  // Columns of W float32 rows at p (stride apart) into the tile, four classes at a time (columns up
+  // to K rounded up to 4 are written; those past K hold whatever followed the rows). kTail: rows
+  // j >= safe read only their own elements, rows j >= count are fill.
+  template <bool kTail>
+  [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, std::size_t count,
+                                                   std::size_t safe, float fill, float* tile) noexcept {
+    for (std::size_t c = 0; c < k_n; c += 4) {
+      simd::quad<A> q[W];
+#pragma GCC unroll 16
+      for (std::size_t j = 0; j < W; ++j) {
+        if (!kTail || j < safe) {
+          q[j] = simd::quad_load<A>(p + j * stride + c);
+        } else if (j < count) {
+          q[j] = simd::quad_partial<A>(p + j * stride + c, k_n - c < 4 ? k_n - c : 4, fill);
+        } else {
+          q[j] = simd::quad_fill<A>(fill);
+        }
+      }
+      F col[4];
+      simd::transpose_quads<A>(q, col);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+    }
   }
 
   static bool use_tile(const Rows& rows) noexcept {

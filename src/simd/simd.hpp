@@ -205,4 +205,127 @@ inline vf<A> widen_bf16(const std::uint16_t* p) noexcept {
   return as_float<A>(shl<16, A>(load_u16<A>(p, A{})));
 }
 
+// ---- columns of short rows: W rows, four classes at a time ----------------------------------
+// A row's four consecutive floats travel as one 128-bit register (a "quad"); transpose_quads turns
+// the W quads of W rows into four vectors, one per class, lane j from row j: on x86 and NEON the
+// quads are combined into 128-bit blocks and transposed 4x4 inside each block (8 in-lane shuffles
+// for any W, instead of W log2 W for a full W x W transpose).
+#if defined(__SSE2__)
+template <class A>
+using quad = __m128;
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+template <class A>
+using quad = float32x4_t;
+#else
+template <class A>
+struct quad {
+  float v[4];
+};
+#endif
+
+template <class A>
+inline quad<A> quad_load(const float* p) noexcept {
+#if defined(__SSE2__)
+  return _mm_loadu_ps(p);
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return vld1q_f32(p);
+#else
+  return quad<A>{{p[0], p[1], p[2], p[3]}};
+#endif
+}
+
+template <class A>
+inline quad<A> quad_fill(float fill) noexcept {
+#if defined(__SSE2__)
+  return _mm_set1_ps(fill);
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return vdupq_n_f32(fill);
+#else
+  return quad<A>{{fill, fill, fill, fill}};
+#endif
+}
+
+// The first n <= 4 floats at p, the rest fill; never reads past p + n.
+template <class A>
+inline quad<A> quad_partial(const float* p, std::size_t n, float fill) noexcept {
+#if defined(__AVX__)
+  const __m128i on = _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(n)), _mm_setr_epi32(0, 1, 2, 3));
+  return _mm_blendv_ps(_mm_set1_ps(fill), _mm_maskload_ps(p, on), _mm_castsi128_ps(on));
+#else
+  alignas(16) float lanes[4];
+  for (std::size_t i = 0; i < 4; ++i) lanes[i] = i < n ? p[i] : fill;
+#if defined(__SSE2__)
+  return _mm_load_ps(lanes);
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return vld1q_f32(lanes);
+#else
+  return quad<A>{{lanes[0], lanes[1], lanes[2], lanes[3]}};
+#endif
+#endif
+}
+
+// out[i] lane j = element i of q[j], for j < W (q holds W quads).
+template <class A>
+inline void transpose_quads(const quad<A>* q, vf<A>* out) noexcept {
+  constexpr std::size_t W = vf<A>::size;
+#if defined(__SSE2__)
+  // Block b of vector i holds row i + 4b; a 4x4 transpose in every block.
+  using V = typename vf<A>::register_type;
+  V z[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    if constexpr (W == 4) {
+      z[i] = q[i];
+#if defined(__AVX__)
+    } else if constexpr (W == 8) {
+      z[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(q[i]), q[i + 4], 1);
+#endif
+#if defined(__AVX512F__)
+    } else if constexpr (W == 16) {
+      const __m512 lo = _mm512_insertf32x4(_mm512_castps128_ps512(q[i]), q[i + 4], 1);
+      z[i] = _mm512_insertf32x4(_mm512_insertf32x4(lo, q[i + 8], 2), q[i + 12], 3);
+#endif
+    }
+  }
+  if constexpr (W == 4) {
+    const __m128 t0 = _mm_unpacklo_ps(z[0], z[1]), t1 = _mm_unpackhi_ps(z[0], z[1]);
+    const __m128 t2 = _mm_unpacklo_ps(z[2], z[3]), t3 = _mm_unpackhi_ps(z[2], z[3]);
+    out[0] = _mm_movelh_ps(t0, t2);
+    out[1] = _mm_movehl_ps(t2, t0);
+    out[2] = _mm_movelh_ps(t1, t3);
+    out[3] = _mm_movehl_ps(t3, t1);
+#if defined(__AVX__)
+  } else if constexpr (W == 8) {
+    const __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
+    out[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    out[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    out[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    out[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+#endif
+#if defined(__AVX512F__)
+  } else if constexpr (W == 16) {
+    const __m512 t0 = _mm512_unpacklo_ps(z[0], z[1]), t1 = _mm512_unpackhi_ps(z[0], z[1]);
+    const __m512 t2 = _mm512_unpacklo_ps(z[2], z[3]), t3 = _mm512_unpackhi_ps(z[2], z[3]);
+    out[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    out[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    out[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    out[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+#endif
+  }
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  static_assert(W == 4, "NEON vectors hold one quad");
+  const float32x4x2_t a = vtrnq_f32(q[0], q[1]);  // [q0_0 q1_0 q0_2 q1_2], [q0_1 q1_1 q0_3 q1_3]
+  const float32x4x2_t b = vtrnq_f32(q[2], q[3]);
+  out[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+  out[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+  out[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+  out[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+#else
+  alignas(64) float lanes[4][W];
+  for (std::size_t j = 0; j < W; ++j)
+    for (std::size_t i = 0; i < 4; ++i) lanes[i][j] = q[j].v[i];
+  for (std::size_t i = 0; i < 4; ++i) out[i] = vf<A>::load_aligned(lanes[i]);
+#endif
+}
+
 }  // namespace xent::simd
