@@ -456,16 +456,11 @@ struct Kernels {
     const std::size_t k_n = rows.classes;
     if (rows.type == DType::f32) {
       const float* p = static_cast<const float*>(rows.data) + r0 * rows.row_stride;
-      // Row j's whole quads end at j * stride + K rounded up to 4: inside the block (which ends at
-      // its last row's K-th element) for every row but the last few.
-      const std::size_t k4 = (k_n + 3) & ~std::size_t{3};
-      const std::size_t end = (rows.rows - 1 - r0) * rows.row_stride + k_n;
-      if (count == W && (W - 1) * rows.row_stride + k4 <= end) {
-        quads_to_tile<false>(p, rows.row_stride, k_n, W, W, fill, tile);
-      } else {
-        std::size_t safe = 0;
-        while (safe < count && safe * rows.row_stride + k4 <= end) ++safe;
-        quads_to_tile<true>(p, rows.row_stride, k_n, count, safe, fill, tile);
+      const std::size_t safe = quad_safe_rows(rows, r0, count);
+      switch (quad_mode(count, safe)) {
+        case kQuadWhole: quads_to_tile<kQuadWhole>(p, rows.row_stride, k_n, W, W, fill, tile); break;
+        case kQuadLast: quads_to_tile<kQuadLast>(p, rows.row_stride, k_n, W, safe, fill, tile); break;
+        default: quads_to_tile<kQuadAny>(p, rows.row_stride, k_n, count, safe, fill, tile); break;
       }
     } else {
       for (std::size_t j = 0; j < W; ++j) {
@@ -476,25 +471,61 @@ struct Kernels {
     return Lanes{tile, DType::f32, 1, W, 0, W, fill};
   }
 
+  // Rows r0 + j, j < the result, of a contiguous float32 block whose quads may all be read: row r's
+  // last quad ends at r * stride + K rounded up to 4, inside the block (which ends at its last row's
+  // K-th element) for every row but the last one to three. The others read only their own elements.
+  static std::size_t quad_safe_rows(const Rows& rows, std::size_t r0, std::size_t count) noexcept {
+    const std::size_t k4 = (rows.classes + 3) & ~std::size_t{3};
+    const std::size_t end = (rows.rows - 1) * rows.row_stride + rows.classes;
+    std::size_t safe = count;
+    while (safe > 0 && (r0 + safe - 1) * rows.row_stride + k4 > end) --safe;
+    return safe;
+  }
+
+  // How a group of W rows reads its quads: all whole; whole but for rows j >= safe (>= W - 3) in the
+  // last, partial quad (c + 4 > K), which read only their own elements; or row by row (count < W
+  // rows, or more unsafe rows), rows j >= count being fill.
+  static constexpr int kQuadWhole = 0, kQuadLast = 1, kQuadAny = 2;
+
+  static int quad_mode(std::size_t count, std::size_t safe) noexcept {
+    return safe == W ? kQuadWhole : (count == W && safe + 3 >= W ? kQuadLast : kQuadAny);
+  }
+
+  // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j]; kPartial: c + 4 > K.
+  template <int kMode, bool kPartial>
+  [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, std::size_t k_n,
+                                                std::size_t count, std::size_t safe, float fill, simd::quad<A>* q) noexcept {
+#pragma GCC unroll 16
+    for (std::size_t j = 0; j < W; ++j) {
+      const bool whole = kMode == kQuadWhole || !kPartial ? (kMode != kQuadAny || j < count)
+                         : kMode == kQuadLast ? (j + 3 < W || j < safe)
+                                              : (j < count && j < safe);
+      if (whole) {
+        q[j] = simd::quad_load<A>(p + j * stride + c);
+      } else if (kMode == kQuadLast || j < count) {
+        q[j] = simd::quad_partial<A>(p + j * stride + c, k_n - c, fill);
+      } else {
+        q[j] = simd::quad_fill<A>(fill);
+      }
+    }
+  }
+
   // Columns of W float32 rows at p (stride apart) into the tile, four classes at a time (columns up
-  // to K rounded up to 4 are written; those past K hold whatever followed the rows). kTail: rows
-  // j >= safe read only their own elements, rows j >= count are fill.
-  template <bool kTail>
+  // to K rounded up to 4 are written; those past K hold whatever followed the rows).
+  template <int kMode>
   [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, std::size_t count,
                                                    std::size_t safe, float fill, float* tile) noexcept {
-    for (std::size_t c = 0; c < k_n; c += 4) {
-      simd::quad<A> q[W];
-#pragma GCC unroll 16
-      for (std::size_t j = 0; j < W; ++j) {
-        if (!kTail || j < safe) {
-          q[j] = simd::quad_load<A>(p + j * stride + c);
-        } else if (j < count) {
-          q[j] = simd::quad_partial<A>(p + j * stride + c, k_n - c < 4 ? k_n - c : 4, fill);
-        } else {
-          q[j] = simd::quad_fill<A>(fill);
-        }
-      }
-      F col[4];
+    simd::quad<A> q[W];
+    F col[4];
+    std::size_t c = 0;
+    for (; c + 4 <= k_n; c += 4) {
+      load_quads<kMode, false>(p, stride, c, k_n, count, safe, fill, q);
+      simd::transpose_quads<A>(q, col);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+    }
+    if (c < k_n) {
+      load_quads<kMode, true>(p, stride, c, k_n, count, safe, fill, q);
       simd::transpose_quads<A>(q, col);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
@@ -506,6 +537,7 @@ struct Kernels {
   }
 
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
+    if (count == W) return xsimd::to_float(I::load_unaligned(labels));
     alignas(64) float lanes[W];
     for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? static_cast<float>(labels[j]) : -1.0f;
     return F::load_aligned(lanes);
@@ -596,6 +628,7 @@ struct Kernels {
   // categorical_rows_tiled).
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
+    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f)) return sparse_probs_quads(pred, labels, loss);
     alignas(64) float buf[kTile];
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
@@ -603,6 +636,74 @@ struct Kernels {
       const Lanes x = fill_tile(pred, r0, count, fill, buf);
       store_rows(sparse_lanes<true>(x, labels + r0, count, pred.classes, params), loss + r0, count);
     }
+  }
+
+  // Sparse from float32 probabilities without smoothing, short contiguous rows, W rows at a time and
+  // no tile: each vector holds four classes of W / 4 rows (simd::join_quads), and the per-row sums
+  // of clip(p) and clip(p_label) come out of one in-block 4x4 transpose. S: at most 16 float terms
+  // per lane, then 4 (K <= 64).
+  [[gnu::noinline]] static void sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+    const float* p = static_cast<const float*>(pred.data);
+    const std::size_t stride = pred.row_stride, k_n = pred.classes;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const std::size_t safe = quad_safe_rows(pred, r0, count);
+      const float* rows = p + r0 * stride;
+      const int mode = quad_mode(count, safe);
+      F out;
+      if (mode == kQuadWhole) {
+        out = sparse_probs_group<kQuadWhole>(rows, stride, k_n, labels + r0, W, W);
+      } else if (mode == kQuadLast) {
+        out = sparse_probs_group<kQuadLast>(rows, stride, k_n, labels + r0, W, safe);
+      } else {
+        out = sparse_probs_group_any(rows, stride, k_n, labels + r0, count, safe);
+      }
+      store_rows(out, loss + r0, count);
+    }
+  }
+
+  [[gnu::noinline]] static F sparse_probs_group_any(const float* p, std::size_t stride, std::size_t k_n, const std::int32_t* labels,
+                                                    std::size_t count, std::size_t safe) noexcept {
+    return sparse_probs_group<kQuadAny>(p, stride, k_n, labels, count, safe);
+  }
+
+  template <int kMode>
+  [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n, const std::int32_t* labels,
+                                                     std::size_t count, std::size_t safe) noexcept {
+    alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+    const F lab = load_labels(labels, count);
+    const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
+                     simd::block_broadcast<3, A>(lab)};
+    F s[4], pl[4];
+    for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
+    F cls = F::load_aligned(kQuadIota);
+    simd::quad<A> q[W];
+    std::size_t c = 0;
+    for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
+      load_quads<kMode, false>(p, stride, c, k_n, count, safe, 0.5f, q);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F v = clip(simd::join_quads<A>(q + i, 4));  // block b: row i + 4b
+        s[i] += v;
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+      }
+    }
+    if (c < k_n) {
+      load_quads<kMode, true>(p, stride, c, k_n, count, safe, 0.5f, q);
+      const B real = cls < F(static_cast<float>(k_n));  // classes past K: the next row's elements, or padding
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F v = clip(simd::join_quads<A>(q + i, 4));
+        s[i] += xsimd::select(real, v, F(0.0f));
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+      }
+    }
+    simd::transpose_blocks<A>(s);
+    simd::transpose_blocks<A>(pl);
+    const F sum = (s[0] + s[1]) + (s[2] + s[3]);
+    const B ignored = lab < F(0.0f);
+    const F p_label = xsimd::select(ignored, F(1.0f), (pl[0] + pl[1]) + (pl[2] + pl[3]));
+    return xsimd::select(ignored, F(0.0f), log_any(sum) - log_any(p_label));
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.
