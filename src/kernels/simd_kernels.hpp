@@ -427,27 +427,33 @@ struct Kernels {
     }
   };
 
-  // A float sum per lane: a float partial sum added into a compensated (TwoSum) total every 16 terms.
+  // A float sum per lane: a float partial sum added into a compensated (TwoSum) total by flush(),
+  // which the callers do every kLaneChunk terms (for_lane_chunks) and before result().
   struct LaneSum {
     F hi = F(0.0f), lo = F(0.0f), part = F(0.0f);
-    unsigned n = 0;
-    void add(const F& v) noexcept {
-      part += v;
-      if (++n == 16) flush();
-    }
+    void add(const F& v) noexcept { part += v; }
     void flush() noexcept {
       const F t = hi + part;
       const F bp = t - hi;
       lo += (hi - (t - bp)) + (part - bp);
       hi = t;
       part = F(0.0f);
-      n = 0;
     }
-    F result() noexcept {
-      flush();
+    F result() const noexcept {
       return xsimd::select(xsimd::isinf(hi), hi, hi + lo);  // an infinite total leaves lo NaN
     }
   };
+  static constexpr std::size_t kLaneChunk = 16;
+
+  // fn(k) for k in [0, k_n), then flush() after every kLaneChunk classes and at the end.
+  template <class Fn, class Flush>
+  [[gnu::always_inline]] static void for_lane_chunks(std::size_t k_n, Fn&& fn, Flush&& flush) noexcept {
+    for (std::size_t k0 = 0; k0 < k_n; k0 += kLaneChunk) {
+      const std::size_t k1 = k_n - k0 < kLaneChunk ? k_n : k0 + kLaneChunk;
+      for (std::size_t k = k0; k < k1; ++k) fn(k);
+      flush();
+    }
+  }
 
   // The rows of a contiguous block with few classes, transposed into a stack tile so that the
   // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k). Float32 rows go through
@@ -486,6 +492,9 @@ struct Kernels {
   // last, partial quad (c + 4 > K), which read only their own elements; or row by row (count < W
   // rows, or more unsafe rows), rows j >= count being fill.
   static constexpr int kQuadWhole = 0, kQuadLast = 1, kQuadAny = 2;
+
+  // Each lane's class within its quad.
+  alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
 
   static int quad_mode(std::size_t count, std::size_t safe) noexcept {
     return safe == W ? kQuadWhole : (count == W && safe + 3 >= W ? kQuadLast : kQuadAny);
@@ -588,27 +597,42 @@ struct Kernels {
     const bool smooth = ls > 0.0f;
     const F lab = load_labels(labels, count);
     F out;
+    F kv(0.0f);  // k as a float (exact: K < 2^24)
     if (params.from_logits) {
       F m(-kInf);
       for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
-      LaneSum s, d;
+      LaneSum s, d;  // d (for smoothing) costs one add per class: cheaper than a second loop
       F z_label(0.0f);
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F z = x.template at<kFast>(k) - m;
-        s.add(exp_sum_term(z));
-        if (smooth) d.add(z);
-        z_label = xsimd::select(lab == F(static_cast<float>(k)), z, z_label);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F z = x.template at<kFast>(k) - m;
+            s.add(exp_sum_term(z));
+            d.add(z);
+            z_label = xsimd::select(lab == kv, z, z_label);
+            kv += F(1.0f);
+          },
+          [&] {
+            s.flush();
+            d.flush();
+          });
       out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
     } else {
       LaneSum s, l;
       F p_label(1.0f);
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F p = clip(x.template at<kFast>(k));
-        s.add(p);
-        if (smooth) l.add(log_core(p));
-        p_label = xsimd::select(lab == F(static_cast<float>(k)), p, p_label);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F p = clip(x.template at<kFast>(k));
+            s.add(p);
+            if (smooth) l.add(log_core(p));
+            p_label = xsimd::select(lab == kv, p, p_label);
+            kv += F(1.0f);
+          },
+          [&] {
+            s.flush();
+            l.flush();
+          });
       out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
     }
     return xsimd::select(lab < F(0.0f), F(0.0f), out);
@@ -626,9 +650,18 @@ struct Kernels {
 
   // Contiguous rows with few classes, transposed W rows at a time into a tile (own frame, as in
   // categorical_rows_tiled).
+  // Float32 probabilities without smoothing take sparse_probs_quads (no tile).
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
-    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f)) return sparse_probs_quads(pred, labels, loss);
+    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f)) {
+      sparse_probs_quads(pred, labels, loss);
+    } else {
+      sparse_rows_tile(pred, labels, params, loss);
+    }
+  }
+
+  [[gnu::noinline]] static void sparse_rows_tile(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                 float* loss) noexcept {
     alignas(64) float buf[kTile];
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
@@ -670,7 +703,6 @@ struct Kernels {
   template <int kMode>
   [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n, const std::int32_t* labels,
                                                      std::size_t count, std::size_t safe) noexcept {
-    alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
     const F lab = load_labels(labels, count);
     const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
                      simd::block_broadcast<3, A>(lab)};
@@ -777,31 +809,55 @@ struct Kernels {
     }
   }
 
-  // Categorical, lanes as rows: per lane the loss, or (shares != nullptr) also each class's share.
+  // Categorical, lanes as rows: per lane the loss. Probabilities: q = p * (1 / S) when every lane's
+  // S is a positive normal float (one more rounding than p / S: under 2 ulp of q, 1.2e-7 absolute in
+  // its log), else p / S with Keras's NaN for 0 / 0.
   template <bool kFast>
   static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     LaneSum acc;
     if (params.from_logits) {
       F m(-kInf);
       for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
       LaneSum s, tsum;
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F z = x.template at<kFast>(k) - m;
-        const F tk = sm.apply(t.template at<kFast>(k));
-        s.add(exp_sum_term(z));
-        tsum.add(tk);
-        acc.add(tk * z);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F z = x.template at<kFast>(k) - m;
+            const F tk = xsimd::fma(t.template at<kFast>(k), scale, offset);
+            s.add(exp_sum_term(z));
+            tsum.add(tk);
+            acc.add(tk * z);
+          },
+          [&] {
+            s.flush();
+            tsum.flush();
+            acc.flush();
+          });
       // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
       return log_any(s.result()) * tsum.result() - acc.result();
     }
     LaneSum s;
-    for (std::size_t k = 0; k < k_n; ++k) s.add(x.template at<kFast>(k));
+    for_lane_chunks(
+        k_n, [&](std::size_t k) { s.add(x.template at<kFast>(k)); }, [&] { s.flush(); });
     const F total = s.result();
-    for (std::size_t k = 0; k < k_n; ++k) {
-      const F q = clip(x.template at<kFast>(k) / total);
-      acc.add(sm.apply(t.template at<kFast>(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+    if (xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) {
+      const F inv = F(1.0f) / total;
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            acc.add(xsimd::fma(t.template at<kFast>(k), scale, offset) * log_core(clip(x.template at<kFast>(k) * inv)));
+          },
+          [&] { acc.flush(); });
+    } else {
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F q = clip(x.template at<kFast>(k) / total);
+            acc.add(sm.apply(t.template at<kFast>(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+          },
+          [&] { acc.flush(); });
     }
     return F(0.0f) - acc.result();
   }
@@ -838,10 +894,20 @@ struct Kernels {
     }
   }
 
-  // Separate frames (noinline), so one call never stacks the tiles on top of the row buffers, nor
-  // the tiles on top of the spills around get_other.
+  // Float32 rows take categorical_quads (no tile), the others a tile per block of W rows. Separate
+  // frames (noinline), so one call never stacks the tiles on top of the row buffers, nor the tiles
+  // on top of the spills around get_other.
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
+    if (pred.type == DType::f32 && truth.type == DType::f32) {
+      categorical_quads(pred, truth, params, loss);
+    } else {
+      categorical_rows_tile(pred, truth, params, loss);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_rows_tile(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                      float* loss) noexcept {
     alignas(64) float buf_p[kTile];
     alignas(64) float buf_t[kTile];
     const float fill = params.from_logits ? 0.0f : 1.0f;
@@ -851,6 +917,156 @@ struct Kernels {
       const Lanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
       store_rows(categorical_lanes<true>(x, t, pred.classes, params), loss + r0, count);
     }
+  }
+
+  // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
+  // sparse_probs_quads. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
+  // sum t' log clip(p * (1 / S)) (see categorical_lanes); a group with an S that is not a positive
+  // normal float goes row by row (p / S, Keras's NaN for 0 / 0).
+  [[gnu::noinline]] static void categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
+    const float* p = static_cast<const float*>(pred.data);
+    const float* t = static_cast<const float*>(truth.data);
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride, quad_safe_rows(pred, r0, count)};
+      const QuadRows y{t + r0 * truth.row_stride, truth.row_stride, quad_safe_rows(truth, r0, count)};
+      const int mode = quad_mode(count, x.safe < y.safe ? x.safe : y.safe);
+      F out;
+      bool ok;
+      if (mode == kQuadWhole) {
+        ok = categorical_group<kQuadWhole>(x, y, pred.classes, W, params, out);
+      } else if (mode == kQuadLast) {
+        ok = categorical_group<kQuadLast>(x, y, pred.classes, W, params, out);
+      } else {
+        ok = categorical_group_any(x, y, pred.classes, count, params, out);
+      }
+      if (ok) {
+        store_rows(out, loss + r0, count);
+      } else {
+        Rows sp = pred, st = truth;
+        sp.data = x.p;
+        st.data = y.p;
+        sp.rows = st.rows = count;
+        categorical_rows_by_row(sp, st, params, loss + r0);
+      }
+    }
+  }
+
+  struct QuadRows {
+    const float* p;
+    std::size_t stride, safe;
+  };
+
+  [[gnu::noinline]] static bool categorical_group_any(const QuadRows& x, const QuadRows& y, std::size_t k_n, std::size_t count,
+                                                      const LossParams& params, F& out) noexcept {
+    return categorical_group<kQuadAny>(x, y, k_n, count, params, out);
+  }
+
+  // Row sums of four-class blocks: block b of v[i] holds row i + 4b.
+  static F block_row_sums(F* v) noexcept {
+    simd::transpose_blocks<A>(v);
+    return (v[0] + v[1]) + (v[2] + v[3]);
+  }
+
+  template <int kMode>
+  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, std::size_t count,
+                                                       const LossParams& params, F& out) noexcept {
+    const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
+    const F kf(static_cast<float>(k_n));
+    const F iota = F::load_aligned(kQuadIota);
+    simd::quad<A> q[W], u[W];
+    std::size_t c;
+    F acc[4];
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
+    if (params.from_logits) {
+      F mx[4];
+      for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
+      for (c = 0; c + 4 <= k_n; c += 4) {
+        load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(simd::join_quads<A>(q + i, 4), mx[i]);
+      }
+      if (c < k_n) {
+        load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
+        const B real = iota + F(static_cast<float>(c)) < kf;
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, simd::join_quads<A>(q + i, 4), F(-kInf)), mx[i]);
+      }
+      simd::transpose_blocks<A>(mx);
+      const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
+      const F mb[4] = {simd::block_broadcast<0, A>(m), simd::block_broadcast<1, A>(m), simd::block_broadcast<2, A>(m),
+                       simd::block_broadcast<3, A>(m)};
+      F s[4], ts[4];
+      for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
+      for (c = 0; c + 4 <= k_n; c += 4) {
+        load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
+        load_quads<kMode, false>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) {
+          const F z = simd::join_quads<A>(q + i, 4) - mb[i];
+          const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+          s[i] += exp_sum_term(z);
+          ts[i] += tk;
+          acc[i] = xsimd::fma(tk, z, acc[i]);
+        }
+      }
+      if (c < k_n) {
+        load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
+        load_quads<kMode, true>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+        const B real = iota + F(static_cast<float>(c)) < kf;
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) {
+          const F z = simd::join_quads<A>(q + i, 4) - mb[i];
+          const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+          s[i] += xsimd::select(real, exp_sum_term(z), F(0.0f));
+          ts[i] += xsimd::select(real, tk, F(0.0f));
+          acc[i] += xsimd::select(real, tk * z, F(0.0f));
+        }
+      }
+      // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
+      out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
+      return true;
+    }
+    F sa[4];
+    for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
+    for (c = 0; c + 4 <= k_n; c += 4) {
+      load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += simd::join_quads<A>(q + i, 4);
+    }
+    if (c < k_n) {
+      load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
+      const B real = iota + F(static_cast<float>(c)) < kf;
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, simd::join_quads<A>(q + i, 4), F(0.0f));
+    }
+    const F total = block_row_sums(sa);
+    if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
+    const F inv = F(1.0f) / total;
+    const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
+                     simd::block_broadcast<3, A>(inv)};
+    for (c = 0; c + 4 <= k_n; c += 4) {
+      load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
+      load_quads<kMode, false>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+        acc[i] = xsimd::fma(tk, log_core(clip(simd::join_quads<A>(q + i, 4) * ib[i])), acc[i]);
+      }
+    }
+    if (c < k_n) {
+      load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
+      load_quads<kMode, true>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+      const B real = iota + F(static_cast<float>(c)) < kf;
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+        acc[i] += xsimd::select(real, tk * log_core(clip(simd::join_quads<A>(q + i, 4) * ib[i])), F(0.0f));
+      }
+    }
+    out = F(0.0f) - block_row_sums(acc);
+    return true;
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.

@@ -267,7 +267,7 @@ inline quad<A> quad_partial(const float* p, std::size_t n, float fill) noexcept 
 // A vector whose 128-bit block b is q[b * step] (b < W / 4).
 template <class A>
 inline vf<A> join_quads(const quad<A>* q, std::size_t step) noexcept {
-  constexpr std::size_t W = vf<A>::size;
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
   static_cast<void>(step);  // unused with one block
 #if defined(__AVX512F__)
   if constexpr (W == 16) {
@@ -292,7 +292,7 @@ inline vf<A> join_quads(const quad<A>* q, std::size_t step) noexcept {
 // block b of z[e].
 template <class A>
 inline void transpose_blocks(vf<A>* z) noexcept {
-  constexpr std::size_t W = vf<A>::size;
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
 #if defined(__SSE2__)
   if constexpr (W == 4) {
     const __m128 t0 = _mm_unpacklo_ps(z[0], z[1]), t1 = _mm_unpackhi_ps(z[0], z[1]);
@@ -351,7 +351,7 @@ inline void transpose_quads(const quad<A>* q, vf<A>* out) noexcept {
 // Element E of every 128-bit block of v, repeated over its block.
 template <int E, class A>
 inline vf<A> block_broadcast(const vf<A>& v) noexcept {
-  constexpr std::size_t W = vf<A>::size;
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
 #if defined(__SSE2__)
   if constexpr (W == 4) return _mm_shuffle_ps(v, v, E * 0x55);
 #endif
