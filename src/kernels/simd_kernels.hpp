@@ -460,14 +460,8 @@ struct Kernels {
   // registers four classes at a time (simd::transpose_quads), 16-bit ones element by element.
   [[gnu::noinline]] static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
     const std::size_t k_n = rows.classes;
-    if (rows.type == DType::f32) {
-      const float* p = static_cast<const float*>(rows.data) + r0 * rows.row_stride;
-      const std::size_t safe = quad_safe_rows(rows, r0, count);
-      switch (quad_mode(count, safe)) {
-        case kQuadWhole: quads_to_tile<kQuadWhole>(p, rows.row_stride, k_n, W, W, fill, tile); break;
-        case kQuadLast: quads_to_tile<kQuadLast>(p, rows.row_stride, k_n, W, safe, fill, tile); break;
-        default: quads_to_tile<kQuadAny>(p, rows.row_stride, k_n, count, safe, fill, tile); break;
-      }
+    if (rows.type == DType::f32 && count == W && k_n >= 4) {
+      quads_to_tile(static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, k_n, tile);
     } else {
       for (std::size_t j = 0; j < W; ++j) {
         const std::size_t off = (r0 + j) * rows.row_stride;
@@ -477,64 +471,29 @@ struct Kernels {
     return Lanes{tile, DType::f32, 1, W, 0, W, fill};
   }
 
-  // Rows r0 + j, j < the result, of a contiguous float32 block whose quads may all be read: row r's
-  // last quad ends at r * stride + K rounded up to 4, inside the block (which ends at its last row's
-  // K-th element) for every row but the last one to three. The others read only their own elements.
-  static std::size_t quad_safe_rows(const Rows& rows, std::size_t r0, std::size_t count) noexcept {
-    const std::size_t k4 = (rows.classes + 3) & ~std::size_t{3};
-    const std::size_t end = (rows.rows - 1) * rows.row_stride + rows.classes;
-    std::size_t safe = count;
-    while (safe > 0 && (r0 + safe - 1) * rows.row_stride + k4 > end) --safe;
-    return safe;
+  // Rows of K >= 4 classes read four classes at a time: whole quads c = 0, 4, .. while c + 4 <= K,
+  // then, when K is not a multiple of 4, the quad at K - 4 (its lanes below c were read already),
+  // so no read leaves its row.
+  static B last_quad_lanes(const F& cls, std::size_t c, std::size_t k_n) noexcept {  // the lanes not read yet
+    return (cls >= F(static_cast<float>(c))) & (cls < F(static_cast<float>(k_n)));
   }
-
-  // How a group of W rows reads its quads: all whole; whole but for rows j >= safe (>= W - 3) in the
-  // last, partial quad (c + 4 > K), which read only their own elements; or row by row (count < W
-  // rows, or more unsafe rows), rows j >= count being fill.
-  static constexpr int kQuadWhole = 0, kQuadLast = 1, kQuadAny = 2;
 
   // Each lane's class within its quad.
   alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
 
-  static int quad_mode(std::size_t count, std::size_t safe) noexcept {
-    return safe == W ? kQuadWhole : (count == W && safe + 3 >= W ? kQuadLast : kQuadAny);
-  }
-
-  // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j]; kPartial: c + 4 > K.
-  template <int kMode, bool kPartial>
-  [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, std::size_t k_n,
-                                                std::size_t count, std::size_t safe, float fill, simd::quad<A>* q) noexcept {
+  // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j].
+  [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, simd::quad<A>* q) noexcept {
 #pragma GCC unroll 16
-    for (std::size_t j = 0; j < W; ++j) {
-      const bool whole = kMode == kQuadWhole || !kPartial ? (kMode != kQuadAny || j < count)
-                         : kMode == kQuadLast ? (j + 3 < W || j < safe)
-                                              : (j < count && j < safe);
-      if (whole) {
-        q[j] = simd::quad_load<A>(p + j * stride + c);
-      } else if (kMode == kQuadLast || j < count) {
-        q[j] = simd::quad_partial<A>(p + j * stride + c, k_n - c, fill);
-      } else {
-        q[j] = simd::quad_fill<A>(fill);
-      }
-    }
+    for (std::size_t j = 0; j < W; ++j) q[j] = simd::quad_load<A>(p + j * stride + c);
   }
 
-  // Columns of W float32 rows at p (stride apart) into the tile, four classes at a time (columns up
-  // to K rounded up to 4 are written; those past K hold whatever followed the rows).
-  template <int kMode>
-  [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, std::size_t count,
-                                                   std::size_t safe, float fill, float* tile) noexcept {
+  // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile.
+  [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, float* tile) noexcept {
     simd::quad<A> q[W];
     F col[4];
-    std::size_t c = 0;
-    for (; c + 4 <= k_n; c += 4) {
-      load_quads<kMode, false>(p, stride, c, k_n, count, safe, fill, q);
-      simd::transpose_quads<A>(q, col);
-#pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
-    }
-    if (c < k_n) {
-      load_quads<kMode, true>(p, stride, c, k_n, count, safe, fill, q);
+    for (std::size_t c = 0; c < k_n; c += 4) {
+      if (c + 4 > k_n) c = k_n - 4;
+      load_quads(p, stride, c, q);
       simd::transpose_quads<A>(q, col);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
@@ -653,8 +612,8 @@ struct Kernels {
   // Float32 probabilities without smoothing take sparse_probs_quads (no tile).
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
-    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f)) {
-      sparse_probs_quads(pred, labels, loss);
+    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f) && pred.classes >= 4) {
+      sparse_probs_quads(pred, labels, params, loss);
     } else {
       sparse_rows_tile(pred, labels, params, loss);
     }
@@ -671,39 +630,28 @@ struct Kernels {
     }
   }
 
-  // Sparse from float32 probabilities without smoothing, short contiguous rows, W rows at a time and
-  // no tile: each vector holds four classes of W / 4 rows (simd::join_quads), and the per-row sums
-  // of clip(p) and clip(p_label) come out of one in-block 4x4 transpose. S: at most 16 float terms
-  // per lane, then 4 (K <= 64).
-  [[gnu::noinline]] static void sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+  // Sparse from float32 probabilities without smoothing, short contiguous rows of K >= 4 classes,
+  // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
+  // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
+  // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
+  [[gnu::noinline]] static void sparse_probs_quads(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                   float* loss) noexcept {
     const float* p = static_cast<const float*>(pred.data);
-    const std::size_t stride = pred.row_stride, k_n = pred.classes;
-    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
-      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const std::size_t safe = quad_safe_rows(pred, r0, count);
-      const float* rows = p + r0 * stride;
-      const int mode = quad_mode(count, safe);
-      F out;
-      if (mode == kQuadWhole) {
-        out = sparse_probs_group<kQuadWhole>(rows, stride, k_n, labels + r0, W, W);
-      } else if (mode == kQuadLast) {
-        out = sparse_probs_group<kQuadLast>(rows, stride, k_n, labels + r0, W, safe);
-      } else {
-        out = sparse_probs_group_any(rows, stride, k_n, labels + r0, count, safe);
-      }
-      store_rows(out, loss + r0, count);
+    std::size_t r0 = 0;
+    for (; r0 + W <= pred.rows; r0 += W) {
+      store_rows(sparse_probs_group(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0), loss + r0, W);
+    }
+    if (r0 < pred.rows) {
+      Rows rest = pred;
+      rest.data = p + r0 * pred.row_stride;
+      rest.rows = pred.rows - r0;
+      sparse_rows_by_row(rest, labels + r0, params, loss + r0);
     }
   }
 
-  [[gnu::noinline]] static F sparse_probs_group_any(const float* p, std::size_t stride, std::size_t k_n, const std::int32_t* labels,
-                                                    std::size_t count, std::size_t safe) noexcept {
-    return sparse_probs_group<kQuadAny>(p, stride, k_n, labels, count, safe);
-  }
-
-  template <int kMode>
-  [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n, const std::int32_t* labels,
-                                                     std::size_t count, std::size_t safe) noexcept {
-    const F lab = load_labels(labels, count);
+  [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n,
+                                                     const std::int32_t* labels) noexcept {
+    const F lab = load_labels(labels, W);
     const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
                      simd::block_broadcast<3, A>(lab)};
     F s[4], pl[4];
@@ -712,7 +660,7 @@ struct Kernels {
     simd::quad<A> q[W];
     std::size_t c = 0;
     for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
-      load_quads<kMode, false>(p, stride, c, k_n, count, safe, 0.5f, q);
+      load_quads(p, stride, c, q);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F v = clip(simd::join_quads<A>(q + i, 4));  // block b: row i + 4b
@@ -721,21 +669,19 @@ struct Kernels {
       }
     }
     if (c < k_n) {
-      load_quads<kMode, true>(p, stride, c, k_n, count, safe, 0.5f, q);
-      const B real = cls < F(static_cast<float>(k_n));  // classes past K: the next row's elements, or padding
+      load_quads(p, stride, k_n - 4, q);
+      cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
+      const B real = last_quad_lanes(cls, c, k_n);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F v = clip(simd::join_quads<A>(q + i, 4));
         s[i] += xsimd::select(real, v, F(0.0f));
-        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+        pl[i] = xsimd::select(real & (lb[i] == cls), v, pl[i]);
       }
     }
-    simd::transpose_blocks<A>(s);
-    simd::transpose_blocks<A>(pl);
-    const F sum = (s[0] + s[1]) + (s[2] + s[3]);
     const B ignored = lab < F(0.0f);
-    const F p_label = xsimd::select(ignored, F(1.0f), (pl[0] + pl[1]) + (pl[2] + pl[3]));
-    return xsimd::select(ignored, F(0.0f), log_any(sum) - log_any(p_label));
+    const F p_label = xsimd::select(ignored, F(1.0f), block_row_sums(pl));
+    return xsimd::select(ignored, F(0.0f), log_any(block_row_sums(s)) - log_any(p_label));
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.
@@ -809,9 +755,7 @@ struct Kernels {
     }
   }
 
-  // Categorical, lanes as rows: per lane the loss. Probabilities: q = p * (1 / S) when every lane's
-  // S is a positive normal float (one more rounding than p / S: under 2 ulp of q, 1.2e-7 absolute in
-  // its log), else p / S with Keras's NaN for 0 / 0.
+  // Categorical, lanes as rows: per lane the loss.
   template <bool kFast>
   static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
@@ -842,23 +786,13 @@ struct Kernels {
     for_lane_chunks(
         k_n, [&](std::size_t k) { s.add(x.template at<kFast>(k)); }, [&] { s.flush(); });
     const F total = s.result();
-    if (xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) {
-      const F inv = F(1.0f) / total;
-      for_lane_chunks(
-          k_n,
-          [&](std::size_t k) {
-            acc.add(xsimd::fma(t.template at<kFast>(k), scale, offset) * log_core(clip(x.template at<kFast>(k) * inv)));
-          },
-          [&] { acc.flush(); });
-    } else {
-      for_lane_chunks(
-          k_n,
-          [&](std::size_t k) {
-            const F q = clip(x.template at<kFast>(k) / total);
-            acc.add(sm.apply(t.template at<kFast>(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
-          },
-          [&] { acc.flush(); });
-    }
+    for_lane_chunks(
+        k_n,
+        [&](std::size_t k) {
+          const F q = clip(x.template at<kFast>(k) / total);
+          acc.add(xsimd::fma(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+        },
+        [&] { acc.flush(); });
     return F(0.0f) - acc.result();
   }
 
@@ -899,7 +833,7 @@ struct Kernels {
   // on top of the spills around get_other.
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
-    if (pred.type == DType::f32 && truth.type == DType::f32) {
+    if (pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
       categorical_quads(pred, truth, params, loss);
     } else {
       categorical_rows_tile(pred, truth, params, loss);
@@ -920,47 +854,33 @@ struct Kernels {
   }
 
   // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
-  // sparse_probs_quads. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
-  // sum t' log clip(p * (1 / S)) (see categorical_lanes); a group with an S that is not a positive
-  // normal float goes row by row (p / S, Keras's NaN for 0 / 0).
+  // sparse_probs_quads, K >= 4. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
+  // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
+  // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
+  // Keras's NaN for 0 / 0), as does a last group of fewer rows.
   [[gnu::noinline]] static void categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
     const float* p = static_cast<const float*>(pred.data);
     const float* t = static_cast<const float*>(truth.data);
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
-      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride, quad_safe_rows(pred, r0, count)};
-      const QuadRows y{t + r0 * truth.row_stride, truth.row_stride, quad_safe_rows(truth, r0, count)};
-      const int mode = quad_mode(count, x.safe < y.safe ? x.safe : y.safe);
+      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
       F out;
-      bool ok;
-      if (mode == kQuadWhole) {
-        ok = categorical_group<kQuadWhole>(x, y, pred.classes, W, params, out);
-      } else if (mode == kQuadLast) {
-        ok = categorical_group<kQuadLast>(x, y, pred.classes, W, params, out);
-      } else {
-        ok = categorical_group_any(x, y, pred.classes, count, params, out);
+      if (r0 + W <= pred.rows && categorical_group(x, y, pred.classes, params, out)) {
+        store_rows(out, loss + r0, W);
+        continue;
       }
-      if (ok) {
-        store_rows(out, loss + r0, count);
-      } else {
-        Rows sp = pred, st = truth;
-        sp.data = x.p;
-        st.data = y.p;
-        sp.rows = st.rows = count;
-        categorical_rows_by_row(sp, st, params, loss + r0);
-      }
+      // A last group of fewer rows, or an S that is not a positive normal float: row by row.
+      Rows sp = pred, st = truth;
+      sp.data = x.p;
+      st.data = y.p;
+      sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
+      categorical_rows_by_row(sp, st, params, loss + r0);
     }
   }
 
   struct QuadRows {
     const float* p;
-    std::size_t stride, safe;
+    std::size_t stride;
   };
-
-  [[gnu::noinline]] static bool categorical_group_any(const QuadRows& x, const QuadRows& y, std::size_t k_n, std::size_t count,
-                                                      const LossParams& params, F& out) noexcept {
-    return categorical_group<kQuadAny>(x, y, k_n, count, params, out);
-  }
 
   // Row sums of four-class blocks: block b of v[i] holds row i + 4b.
   static F block_row_sums(F* v) noexcept {
@@ -968,12 +888,10 @@ struct Kernels {
     return (v[0] + v[1]) + (v[2] + v[3]);
   }
 
-  template <int kMode>
-  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, std::size_t count,
-                                                       const LossParams& params, F& out) noexcept {
+  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
+                                                       F& out) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
-    const F kf(static_cast<float>(k_n));
     const F iota = F::load_aligned(kQuadIota);
     simd::quad<A> q[W], u[W];
     std::size_t c;
@@ -983,13 +901,13 @@ struct Kernels {
       F mx[4];
       for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
       for (c = 0; c + 4 <= k_n; c += 4) {
-        load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
+        load_quads(x.p, x.stride, c, q);
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(simd::join_quads<A>(q + i, 4), mx[i]);
       }
       if (c < k_n) {
-        load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
-        const B real = iota + F(static_cast<float>(c)) < kf;
+        load_quads(x.p, x.stride, k_n - 4, q);
+        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, simd::join_quads<A>(q + i, 4), F(-kInf)), mx[i]);
       }
@@ -1000,8 +918,8 @@ struct Kernels {
       F s[4], ts[4];
       for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
       for (c = 0; c + 4 <= k_n; c += 4) {
-        load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
-        load_quads<kMode, false>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+        load_quads(x.p, x.stride, c, q);
+        load_quads(y.p, y.stride, c, u);
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = simd::join_quads<A>(q + i, 4) - mb[i];
@@ -1012,9 +930,9 @@ struct Kernels {
         }
       }
       if (c < k_n) {
-        load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 0.0f, q);
-        load_quads<kMode, true>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
-        const B real = iota + F(static_cast<float>(c)) < kf;
+        load_quads(x.p, x.stride, k_n - 4, q);
+        load_quads(y.p, y.stride, k_n - 4, u);
+        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = simd::join_quads<A>(q + i, 4) - mb[i];
@@ -1031,13 +949,13 @@ struct Kernels {
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
     for (c = 0; c + 4 <= k_n; c += 4) {
-      load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
+      load_quads(x.p, x.stride, c, q);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) sa[i] += simd::join_quads<A>(q + i, 4);
     }
     if (c < k_n) {
-      load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
-      const B real = iota + F(static_cast<float>(c)) < kf;
+      load_quads(x.p, x.stride, k_n - 4, q);
+      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, simd::join_quads<A>(q + i, 4), F(0.0f));
     }
@@ -1047,8 +965,8 @@ struct Kernels {
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for (c = 0; c + 4 <= k_n; c += 4) {
-      load_quads<kMode, false>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
-      load_quads<kMode, false>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
+      load_quads(x.p, x.stride, c, q);
+      load_quads(y.p, y.stride, c, u);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
@@ -1056,9 +974,9 @@ struct Kernels {
       }
     }
     if (c < k_n) {
-      load_quads<kMode, true>(x.p, x.stride, c, k_n, count, x.safe, 1.0f, q);
-      load_quads<kMode, true>(y.p, y.stride, c, k_n, count, y.safe, 0.0f, u);
-      const B real = iota + F(static_cast<float>(c)) < kf;
+      load_quads(x.p, x.stride, k_n - 4, q);
+      load_quads(y.p, y.stride, k_n - 4, u);
+      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
