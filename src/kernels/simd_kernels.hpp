@@ -672,11 +672,12 @@ struct Kernels {
       load_quads(p, stride, k_n - 4, q);
       cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
       const B real = last_quad_lanes(cls, c, k_n);
+      cls = xsimd::select(real, cls, F(-2.0f));  // no label matches the lanes read already
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F v = clip(simd::join_quads<A>(q + i, 4));
         s[i] += xsimd::select(real, v, F(0.0f));
-        pl[i] = xsimd::select(real & (lb[i] == cls), v, pl[i]);
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
       }
     }
     const B ignored = lab < F(0.0f);
