@@ -481,6 +481,13 @@ struct Kernels {
   // Each lane's class within its quad.
   alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
 
+  // Four classes of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
+  struct QuadCols {
+    const float* p;
+    std::size_t stride;
+    F vec(std::size_t i) const noexcept { return simd::join_rows<A>(p + i * stride, 4 * stride); }
+  };
+
   // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j].
   [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, simd::quad<A>* q) noexcept {
 #pragma GCC unroll 16
@@ -657,25 +664,24 @@ struct Kernels {
     F s[4], pl[4];
     for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
     F cls = F::load_aligned(kQuadIota);
-    simd::quad<A> q[W];
     std::size_t c = 0;
     for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
-      load_quads(p, stride, c, q);
+      const QuadCols q{p + c, stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F v = clip(simd::join_quads<A>(q + i, 4));  // block b: row i + 4b
+        const F v = clip(q.vec(i));  // block b: row i + 4b
         s[i] += v;
         pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
       }
     }
     if (c < k_n) {
-      load_quads(p, stride, k_n - 4, q);
+      const QuadCols q{p + k_n - 4, stride};
       cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
       const B real = last_quad_lanes(cls, c, k_n);
       cls = xsimd::select(real, cls, F(-2.0f));  // no label matches the lanes read already
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F v = clip(simd::join_quads<A>(q + i, 4));
+        const F v = clip(q.vec(i));
         s[i] += xsimd::select(real, v, F(0.0f));
         pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
       }
@@ -894,7 +900,6 @@ struct Kernels {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     const F iota = F::load_aligned(kQuadIota);
-    simd::quad<A> q[W], u[W];
     std::size_t c;
     F acc[4];
     for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
@@ -902,15 +907,15 @@ struct Kernels {
       F mx[4];
       for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
       for (c = 0; c + 4 <= k_n; c += 4) {
-        load_quads(x.p, x.stride, c, q);
+        const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(simd::join_quads<A>(q + i, 4), mx[i]);
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(q.vec(i), mx[i]);
       }
       if (c < k_n) {
-        load_quads(x.p, x.stride, k_n - 4, q);
+        const QuadCols q{x.p + k_n - 4, x.stride};
         const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, simd::join_quads<A>(q + i, 4), F(-kInf)), mx[i]);
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, q.vec(i), F(-kInf)), mx[i]);
       }
       simd::transpose_blocks<A>(mx);
       const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
@@ -919,25 +924,25 @@ struct Kernels {
       F s[4], ts[4];
       for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
       for (c = 0; c + 4 <= k_n; c += 4) {
-        load_quads(x.p, x.stride, c, q);
-        load_quads(y.p, y.stride, c, u);
+        const QuadCols q{x.p + c, x.stride};
+        const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
-          const F z = simd::join_quads<A>(q + i, 4) - mb[i];
-          const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+          const F z = q.vec(i) - mb[i];
+          const F tk = xsimd::fma(u.vec(i), scale, offset);
           s[i] += exp_sum_term(z);
           ts[i] += tk;
           acc[i] = xsimd::fma(tk, z, acc[i]);
         }
       }
       if (c < k_n) {
-        load_quads(x.p, x.stride, k_n - 4, q);
-        load_quads(y.p, y.stride, k_n - 4, u);
+        const QuadCols q{x.p + k_n - 4, x.stride};
+        const QuadCols u{y.p + k_n - 4, y.stride};
         const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
-          const F z = simd::join_quads<A>(q + i, 4) - mb[i];
-          const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
+          const F z = q.vec(i) - mb[i];
+          const F tk = xsimd::fma(u.vec(i), scale, offset);
           s[i] += xsimd::select(real, exp_sum_term(z), F(0.0f));
           ts[i] += xsimd::select(real, tk, F(0.0f));
           acc[i] += xsimd::select(real, tk * z, F(0.0f));
@@ -950,15 +955,15 @@ struct Kernels {
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
     for (c = 0; c + 4 <= k_n; c += 4) {
-      load_quads(x.p, x.stride, c, q);
+      const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) sa[i] += simd::join_quads<A>(q + i, 4);
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += q.vec(i);
     }
     if (c < k_n) {
-      load_quads(x.p, x.stride, k_n - 4, q);
+      const QuadCols q{x.p + k_n - 4, x.stride};
       const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, simd::join_quads<A>(q + i, 4), F(0.0f));
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, q.vec(i), F(0.0f));
     }
     const F total = block_row_sums(sa);
     if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
@@ -966,22 +971,22 @@ struct Kernels {
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for (c = 0; c + 4 <= k_n; c += 4) {
-      load_quads(x.p, x.stride, c, q);
-      load_quads(y.p, y.stride, c, u);
+      const QuadCols q{x.p + c, x.stride};
+      const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
-        acc[i] = xsimd::fma(tk, log_core(clip(simd::join_quads<A>(q + i, 4) * ib[i])), acc[i]);
+        const F tk = xsimd::fma(u.vec(i), scale, offset);
+        acc[i] = xsimd::fma(tk, log_core(clip(q.vec(i) * ib[i])), acc[i]);
       }
     }
     if (c < k_n) {
-      load_quads(x.p, x.stride, k_n - 4, q);
-      load_quads(y.p, y.stride, k_n - 4, u);
+      const QuadCols q{x.p + k_n - 4, x.stride};
+      const QuadCols u{y.p + k_n - 4, y.stride};
       const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = xsimd::fma(simd::join_quads<A>(u + i, 4), scale, offset);
-        acc[i] += xsimd::select(real, tk * log_core(clip(simd::join_quads<A>(q + i, 4) * ib[i])), F(0.0f));
+        const F tk = xsimd::fma(u.vec(i), scale, offset);
+        acc[i] += xsimd::select(real, tk * log_core(clip(q.vec(i) * ib[i])), F(0.0f));
       }
     }
     out = F(0.0f) - block_row_sums(acc);

@@ -288,6 +288,14 @@ inline vf<A> join_quads(const quad<A>* q, std::size_t step) noexcept {
 #endif
 }
 
+// A vector whose 128-bit block b is the four floats at p + b * step (b < W / 4).
+template <class A>
+inline vf<A> join_rows(const float* p, std::size_t step) noexcept {
+  quad<A> q[vf<A>::size / 4];
+  for (std::size_t b = 0; b < vf<A>::size / 4; ++b) q[b] = quad_load<A>(p + b * step);
+  return join_quads<A>(q, 1);
+}
+
 // A 4x4 transpose inside every 128-bit block: element e of block b of z[i] goes to element i of
 // block b of z[e].
 template <class A>
