@@ -296,6 +296,25 @@ inline vf<A> join_rows(const float* p, std::size_t step) noexcept {
   return join_quads<A>(q, 1);
 }
 
+// join_rows of the floats at p and at p + 4: eight floats of each of the W / 4 rows (AVX-512: two
+// 256-bit loads per pair of rows and one block shuffle per vector instead of a 128-bit insert each).
+template <class A>
+inline void join_rows8(const float* p, std::size_t step, vf<A>& lo, vf<A>& hi) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    const __m512 a = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(p))),
+                                                         _mm256_castps_pd(_mm256_loadu_ps(p + step)), 1));
+    const __m512 b = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(p + 2 * step))),
+                                                         _mm256_castps_pd(_mm256_loadu_ps(p + 3 * step)), 1));
+    lo = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // first four floats of each row
+    hi = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    return;
+  }
+#endif
+  lo = join_rows<A>(p, step);
+  hi = join_rows<A>(p + 4, step);
+}
+
 // A 4x4 transpose inside every 128-bit block: element e of block b of z[i] goes to element i of
 // block b of z[e].
 template <class A>
