@@ -620,7 +620,13 @@ struct Kernels {
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
     if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f) && pred.classes >= 4) {
-      sparse_probs_quads(pred, labels, params, loss);
+      const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
+      if (r0 < pred.rows) {  // a last group of fewer rows: row by row, a sibling frame
+        Rows rest = pred;
+        rest.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
+        rest.rows = pred.rows - r0;
+        sparse_rows_by_row(rest, labels + r0, params, loss + r0);
+      }
     } else {
       sparse_rows_tile(pred, labels, params, loss);
     }
@@ -641,19 +647,14 @@ struct Kernels {
   // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
   // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
   // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
-  [[gnu::noinline]] static void sparse_probs_quads(const Rows& pred, const std::int32_t* labels, const LossParams& params,
-                                                   float* loss) noexcept {
+  // Returns the rows done: all but a last group of fewer than W.
+  [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
     const float* p = static_cast<const float*>(pred.data);
     std::size_t r0 = 0;
     for (; r0 + W <= pred.rows; r0 += W) {
       store_rows(sparse_probs_group(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0), loss + r0, W);
     }
-    if (r0 < pred.rows) {
-      Rows rest = pred;
-      rest.data = p + r0 * pred.row_stride;
-      rest.rows = pred.rows - r0;
-      sparse_rows_by_row(rest, labels + r0, params, loss + r0);
-    }
+    return r0;
   }
 
   [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n,
@@ -861,7 +862,15 @@ struct Kernels {
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
     if (kCategoricalQuads && pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
-      categorical_quads(pred, truth, params, loss);
+      // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
+      for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
+        Rows sp = pred, st = truth;
+        sp.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
+        st.data = static_cast<const float*>(truth.data) + r0 * truth.row_stride;
+        sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
+        categorical_rows_by_row(sp, st, params, loss + r0);
+        r0 = r0 + sp.rows < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + sp.rows) : pred.rows;
+      }
     } else {
       categorical_rows_tile(pred, truth, params, loss);
     }
@@ -885,23 +894,18 @@ struct Kernels {
   // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
   // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
   // Keras's NaN for 0 / 0), as does a last group of fewer rows.
-  [[gnu::noinline]] static void categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
+  // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                                         std::size_t r0) noexcept {
     const float* p = static_cast<const float*>(pred.data);
     const float* t = static_cast<const float*>(truth.data);
-    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+    for (; r0 + W <= pred.rows; r0 += W) {
       const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
       F out;
-      if (r0 + W <= pred.rows && categorical_group(x, y, pred.classes, params, out)) {
-        store_rows(out, loss + r0, W);
-        continue;
-      }
-      // A last group of fewer rows, or an S that is not a positive normal float: row by row.
-      Rows sp = pred, st = truth;
-      sp.data = x.p;
-      st.data = y.p;
-      sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
-      categorical_rows_by_row(sp, st, params, loss + r0);
+      if (!categorical_group(x, y, pred.classes, params, out)) return r0;
+      store_rows(out, loss + r0, W);
     }
+    return r0;
   }
 
   struct QuadRows {
