@@ -5,7 +5,8 @@
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
 // logsumexp: two passes up to 8192 floats, one online pass above. Row sums: 4 vector accumulators
-// flushed into a double every 64 vectors (lanes-as-rows: a compensated float sum every 16 terms).
+// flushed into a double every 64 vectors (lanes-as-rows: a compensated float sum every 16 terms;
+// short float32 rows in four-class blocks, *_quads: float sums of at most 16 terms per lane, then 4).
 // The scalar table (scalar.cpp) is a separate plain implementation over std::log/std::exp.
 #include <cmath>
 #include <cstddef>

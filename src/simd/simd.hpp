@@ -234,36 +234,6 @@ inline quad<A> quad_load(const float* p) noexcept {
 #endif
 }
 
-template <class A>
-inline quad<A> quad_fill(float fill) noexcept {
-#if defined(__SSE2__)
-  return _mm_set1_ps(fill);
-#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-  return vdupq_n_f32(fill);
-#else
-  return quad<A>{{fill, fill, fill, fill}};
-#endif
-}
-
-// The first n <= 4 floats at p, the rest fill; never reads past p + n.
-template <class A>
-inline quad<A> quad_partial(const float* p, std::size_t n, float fill) noexcept {
-#if defined(__AVX__)
-  const __m128i on = _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(n)), _mm_setr_epi32(0, 1, 2, 3));
-  return _mm_blendv_ps(_mm_set1_ps(fill), _mm_maskload_ps(p, on), _mm_castsi128_ps(on));
-#else
-  alignas(16) float lanes[4];
-  for (std::size_t i = 0; i < 4; ++i) lanes[i] = i < n ? p[i] : fill;
-#if defined(__SSE2__)
-  return _mm_load_ps(lanes);
-#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-  return vld1q_f32(lanes);
-#else
-  return quad<A>{{lanes[0], lanes[1], lanes[2], lanes[3]}};
-#endif
-#endif
-}
-
 // A vector whose 128-bit block b is q[b * step] (b < W / 4).
 template <class A>
 inline vf<A> join_quads(const quad<A>* q, std::size_t step) noexcept {
