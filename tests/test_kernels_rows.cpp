@@ -33,9 +33,11 @@ struct Block {
   std::vector<std::uint8_t> u8;
   std::vector<std::vector<double>> values;  // [row][class]
 
-  Block(const std::vector<std::vector<float>>& v, DType t, bool interleaved) : type(t), rows(v.size()), classes(v[0].size()) {
+  // pad: elements between contiguous rows (0: dense rows, the last one ending the allocation).
+  Block(const std::vector<std::vector<float>>& v, DType t, bool interleaved, std::size_t pad = 3)
+      : type(t), rows(v.size()), classes(v[0].size()) {
     // Interleaved: the rows are consecutive positions of a larger plane (stride > rows), classes apart.
-    row_stride = interleaved ? 1 : classes + 3;
+    row_stride = interleaved ? 1 : classes + pad;
     class_stride = interleaved ? rows + 5 : 1;
     const std::size_t size = (rows - 1) * row_stride + (classes - 1) * class_stride + 1;
     f32.assign(size, std::numeric_limits<float>::quiet_NaN());  // padding must never be read as data
@@ -188,6 +190,32 @@ TEST_CASE("rows: a full block of 256 rows of 10 classes") {
     check_sparse(Block(random_logits(rng, rows, 10), DType::f16, interleaved), labels, true, 0.0f);
     check_categorical(Block(random_probs(rng, rows, 10, true), DType::f32, interleaved),
                       Block(random_probs(rng, rows, 10, true), DType::f32, interleaved), false, 0.1f);
+  }
+}
+
+TEST_CASE("rows: short contiguous rows, every K up to the largest tile, dense or padded, any row count") {
+  // The lanes-as-rows paths read four classes of a row at a time, and may read into the next row
+  // only inside the block: dense blocks end exactly at the allocation's end (ASan checks that),
+  // row counts leave partial lane groups, and the probabilities are unnormalised (S far from 1).
+  xent::test::Rng rng(505);
+  for (std::size_t k = 1; k <= 64; ++k) {
+    for (std::size_t rows : {2u, 7u, 16u, 37u}) {
+      for (std::size_t pad : {0u, 1u, 5u}) {
+        std::vector<std::int32_t> labels(rows);
+        for (std::size_t r = 0; r < rows; ++r) labels[r] = r % 5 == 2 ? -1 : static_cast<std::int32_t>(rng.next() % k);
+        const DType t = k % 3 == 1 ? DType::f16 : (k % 7 == 2 ? DType::bf16 : DType::f32);
+        const float ls = k % 4 == 3 ? 0.1f : 0.0f;
+        check_sparse(Block(random_probs(rng, rows, k, false), DType::f32, false, pad), labels, false, 0.0f);
+        check_sparse(Block(random_probs(rng, rows, k, true), t, false, pad), labels, false, ls);
+        check_sparse(Block(random_logits(rng, rows, k), t, false, pad), labels, true, ls);
+        std::vector<std::vector<float>> onehot(rows, std::vector<float>(k, 0.0f));
+        for (std::size_t r = 0; r < rows; ++r) onehot[r][static_cast<std::size_t>(rng.next() % k)] = 1.0f;
+        const Block soft(random_probs(rng, rows, k, true), DType::f32, false, pad + 2);
+        check_categorical(Block(random_probs(rng, rows, k, false), DType::f32, false, pad), soft, false, ls);
+        check_categorical(Block(random_logits(rng, rows, k), DType::f32, false, pad), Block(onehot, DType::f32, false, pad), true, ls);
+        check_categorical(Block(random_probs(rng, rows, k, true), t, false, pad), Block(onehot, DType::f32, false, 0), false, 0.0f);
+      }
+    }
   }
 }
 

@@ -4,8 +4,10 @@
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
-// logsumexp: two passes up to 8192 floats, above that one online pass with a running max per lane. Row sums: 4 vector accumulators
-// flushed into a double every 64 vectors (lanes-as-rows: a compensated float sum every 16 terms).
+// logsumexp: two passes up to 8192 floats; above that one online pass with a running max per lane,
+// rescaled only when it rises. Row sums: 4 vector accumulators flushed into a double every 64 vectors
+// (lanes-as-rows: a compensated float sum every 16 terms; short float32 rows in four-class blocks,
+// *_quads: float sums of at most 16 terms per lane, then 4).
 // The scalar table (scalar.cpp) is a separate plain implementation over std::log/std::exp.
 #include <cmath>
 #include <cstddef>
@@ -477,46 +479,84 @@ struct Kernels {
     }
   };
 
-  // A float sum per lane: a float partial sum added into a compensated (TwoSum) total every 16 terms.
+  // A float sum per lane: a float partial sum added into a compensated (TwoSum) total by flush(),
+  // which the callers do every kLaneChunk terms (for_lane_chunks) and before result().
   struct LaneSum {
     F hi = F(0.0f), lo = F(0.0f), part = F(0.0f);
-    unsigned n = 0;
-    void add(const F& v) noexcept {
-      part += v;
-      if (++n == 16) flush();
-    }
+    void add(const F& v) noexcept { part += v; }
     void flush() noexcept {
       const F t = hi + part;
       const F bp = t - hi;
       lo += (hi - (t - bp)) + (part - bp);
       hi = t;
       part = F(0.0f);
-      n = 0;
     }
-    F result() noexcept {
-      flush();
+    F result() const noexcept {
       return xsimd::select(xsimd::isinf(hi), hi, hi + lo);  // an infinite total leaves lo NaN
     }
   };
+  static constexpr std::size_t kLaneChunk = 16;
+
+  // fn(k) for k in [0, k_n), then flush() after every kLaneChunk classes and at the end.
+  template <class Fn, class Flush>
+  [[gnu::always_inline]] static void for_lane_chunks(std::size_t k_n, Fn&& fn, Flush&& flush) noexcept {
+    for (std::size_t k0 = 0; k0 < k_n; k0 += kLaneChunk) {
+      const std::size_t k1 = k_n - k0 < kLaneChunk ? k_n : k0 + kLaneChunk;
+      for (std::size_t k = k0; k < k1; ++k) fn(k);
+      flush();
+    }
+  }
 
   // The rows of a contiguous block with few classes, transposed into a stack tile so that the
-  // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k).
+  // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k). Float32 rows go through
+  // registers four classes at a time (simd::transpose_quads), 16-bit ones element by element.
   [[gnu::noinline]] static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
     const std::size_t k_n = rows.classes;
-    for (std::size_t j = 0; j < W; ++j) {
-      if (j >= count) {
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = fill;
-        continue;
-      }
-      const std::size_t off = (r0 + j) * rows.row_stride;
-      if (rows.type == DType::f32) {
-        const float* p = static_cast<const float*>(rows.data) + off;
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = p[k];
-      } else {
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = load_element(rows.data, rows.type, off + k);
+    if (rows.type == DType::f32 && count == W && k_n >= 4) {
+      quads_to_tile(static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, k_n, tile);
+    } else {
+      for (std::size_t j = 0; j < W; ++j) {
+        const std::size_t off = (r0 + j) * rows.row_stride;
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k) : fill;
       }
     }
     return Lanes{tile, DType::f32, 1, W, 0, W, fill};
+  }
+
+  // Rows of K >= 4 classes read four classes at a time: whole quads c = 0, 4, .. while c + 4 <= K,
+  // then, when K is not a multiple of 4, the quad at K - 4 (its lanes below c were read already),
+  // so no read leaves its row.
+  static B last_quad_lanes(const F& cls, std::size_t c, std::size_t k_n) noexcept {  // the lanes not read yet
+    return (cls >= F(static_cast<float>(c))) & (cls < F(static_cast<float>(k_n)));
+  }
+
+  // Each lane's class within its quad.
+  alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+
+  // Four classes of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
+  struct QuadCols {
+    const float* p;
+    std::size_t stride;
+    F vec(std::size_t i) const noexcept { return simd::join_rows<A>(p + i * stride, 4 * stride); }
+  };
+
+  // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j].
+  [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, simd::quad<A>* q) noexcept {
+#pragma GCC unroll 16
+    for (std::size_t j = 0; j < W; ++j) q[j] = simd::quad_load<A>(p + j * stride + c);
+  }
+
+  // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile.
+  [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, float* tile) noexcept {
+    simd::quad<A> q[W];
+    F col[4];
+    for (std::size_t c = 0; c < k_n; c += 4) {
+      if (c + 4 > k_n) c = k_n - 4;
+      load_quads(p, stride, c, q);
+      simd::transpose_quads<A>(q, col);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+    }
   }
 
   static bool use_tile(const Rows& rows) noexcept {
@@ -524,6 +564,7 @@ struct Kernels {
   }
 
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
+    if (count == W) return xsimd::to_float(I::load_unaligned(labels));
     alignas(64) float lanes[W];
     for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? static_cast<float>(labels[j]) : -1.0f;
     return F::load_aligned(lanes);
@@ -574,27 +615,42 @@ struct Kernels {
     const bool smooth = ls > 0.0f;
     const F lab = load_labels(labels, count);
     F out;
+    F kv(0.0f);  // k as a float (exact: K < 2^24)
     if (params.from_logits) {
       F m(-kInf);
       for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
-      LaneSum s, d;
+      LaneSum s, d;  // d (for smoothing) costs one add per class: cheaper than a second loop
       F z_label(0.0f);
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F z = x.template at<kFast>(k) - m;
-        s.add(exp_sum_term(z));
-        if (smooth) d.add(z);
-        z_label = xsimd::select(lab == F(static_cast<float>(k)), z, z_label);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F z = x.template at<kFast>(k) - m;
+            s.add(exp_sum_term(z));
+            d.add(z);
+            z_label = xsimd::select(lab == kv, z, z_label);
+            kv += F(1.0f);
+          },
+          [&] {
+            s.flush();
+            d.flush();
+          });
       out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
     } else {
       LaneSum s, l;
       F p_label(1.0f);
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F p = clip(x.template at<kFast>(k));
-        s.add(p);
-        if (smooth) l.add(log_core(p));
-        p_label = xsimd::select(lab == F(static_cast<float>(k)), p, p_label);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F p = clip(x.template at<kFast>(k));
+            s.add(p);
+            if (smooth) l.add(log_core(p));
+            p_label = xsimd::select(lab == kv, p, p_label);
+            kv += F(1.0f);
+          },
+          [&] {
+            s.flush();
+            l.flush();
+          });
       out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
     }
     return xsimd::select(lab < F(0.0f), F(0.0f), out);
@@ -612,8 +668,24 @@ struct Kernels {
 
   // Contiguous rows with few classes, transposed W rows at a time into a tile (own frame, as in
   // categorical_rows_tiled).
+  // Float32 probabilities without smoothing take sparse_probs_quads (no tile).
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
+    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f) && pred.classes >= 4) {
+      const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
+      if (r0 < pred.rows) {  // a last group of fewer rows: row by row, a sibling frame
+        Rows rest = pred;
+        rest.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
+        rest.rows = pred.rows - r0;
+        sparse_rows_by_row(rest, labels + r0, params, loss + r0);
+      }
+    } else {
+      sparse_rows_tile(pred, labels, params, loss);
+    }
+  }
+
+  [[gnu::noinline]] static void sparse_rows_tile(const Rows& pred, const std::int32_t* labels, const LossParams& params,
+                                                 float* loss) noexcept {
     alignas(64) float buf[kTile];
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
@@ -621,6 +693,68 @@ struct Kernels {
       const Lanes x = fill_tile(pred, r0, count, fill, buf);
       store_rows(sparse_lanes<true>(x, labels + r0, count, pred.classes, params), loss + r0, count);
     }
+  }
+
+  // Sparse from float32 probabilities without smoothing, short contiguous rows of K >= 4 classes,
+  // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
+  // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
+  // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
+  // Returns the rows done: all but a last group of fewer than W.
+  [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+    const float* p = static_cast<const float*>(pred.data);
+    std::size_t r0 = 0;
+    for (; r0 + W <= pred.rows; r0 += W) {
+      store_rows(sparse_probs_group(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0), loss + r0, W);
+    }
+    return r0;
+  }
+
+  [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n,
+                                                     const std::int32_t* labels) noexcept {
+    const F lab = load_labels(labels, W);
+    const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
+                     simd::block_broadcast<3, A>(lab)};
+    F s[4], pl[4];
+    for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
+    F cls = F::load_aligned(kQuadIota);
+    std::size_t c = 0;
+    for (; W == 16 && c + 8 <= k_n; c += 8) {  // eight classes at a time (join_rows8) gains only on AVX-512
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        F lo, hi;
+        simd::join_rows8<A>(p + i * stride + c, 4 * stride, lo, hi);
+        const F v = clip(lo), w = clip(hi);
+        s[i] += v;
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+        s[i] += w;
+        pl[i] = xsimd::select(lb[i] == cls + F(4.0f), w, pl[i]);
+      }
+      cls += F(8.0f);
+    }
+    for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
+      const QuadCols q{p + c, stride};
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F v = clip(q.vec(i));  // block b: row i + 4b
+        s[i] += v;
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+      }
+    }
+    if (c < k_n) {
+      const QuadCols q{p + k_n - 4, stride};
+      cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
+      const B real = last_quad_lanes(cls, c, k_n);
+      cls = xsimd::select(real, cls, F(-2.0f));  // no label matches the lanes read already
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F v = clip(q.vec(i));
+        s[i] += xsimd::select(real, v, F(0.0f));
+        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+      }
+    }
+    const B ignored = lab < F(0.0f);
+    const F p_label = xsimd::select(ignored, F(1.0f), block_row_sums(pl));
+    return xsimd::select(ignored, F(0.0f), log_any(block_row_sums(s)) - log_any(p_label));
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.
@@ -694,32 +828,44 @@ struct Kernels {
     }
   }
 
-  // Categorical, lanes as rows: per lane the loss, or (shares != nullptr) also each class's share.
+  // Categorical, lanes as rows: per lane the loss.
   template <bool kFast>
   static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     LaneSum acc;
     if (params.from_logits) {
       F m(-kInf);
       for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
       LaneSum s, tsum;
-      for (std::size_t k = 0; k < k_n; ++k) {
-        const F z = x.template at<kFast>(k) - m;
-        const F tk = sm.apply(t.template at<kFast>(k));
-        s.add(exp_sum_term(z));
-        tsum.add(tk);
-        acc.add(tk * z);
-      }
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F z = x.template at<kFast>(k) - m;
+            const F tk = xsimd::fma(t.template at<kFast>(k), scale, offset);
+            s.add(exp_sum_term(z));
+            tsum.add(tk);
+            acc.add(tk * z);
+          },
+          [&] {
+            s.flush();
+            tsum.flush();
+            acc.flush();
+          });
       // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
       return log_any(s.result()) * tsum.result() - acc.result();
     }
     LaneSum s;
-    for (std::size_t k = 0; k < k_n; ++k) s.add(x.template at<kFast>(k));
+    for_lane_chunks(
+        k_n, [&](std::size_t k) { s.add(x.template at<kFast>(k)); }, [&] { s.flush(); });
     const F total = s.result();
-    for (std::size_t k = 0; k < k_n; ++k) {
-      const F q = clip(x.template at<kFast>(k) / total);
-      acc.add(sm.apply(t.template at<kFast>(k)) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
-    }
+    for_lane_chunks(
+        k_n,
+        [&](std::size_t k) {
+          const F q = clip(x.template at<kFast>(k) / total);
+          acc.add(xsimd::fma(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+        },
+        [&] { acc.flush(); });
     return F(0.0f) - acc.result();
   }
 
@@ -755,10 +901,35 @@ struct Kernels {
     }
   }
 
-  // Separate frames (noinline), so one call never stacks the tiles on top of the row buffers, nor
-  // the tiles on top of the spills around get_other.
+  // categorical_quads costs 5-8 KB of .text per NEON library (M2): ARM keeps the tiles.
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  static constexpr bool kCategoricalQuads = false;
+#else
+  static constexpr bool kCategoricalQuads = true;
+#endif
+
+  // Float32 rows take categorical_quads (no tile), the others a tile per block of W rows. Separate
+  // frames (noinline), so one call never stacks the tiles on top of the row buffers, nor the tiles
+  // on top of the spills around get_other.
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
+    if (kCategoricalQuads && pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
+      // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
+      for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
+        Rows sp = pred, st = truth;
+        sp.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
+        st.data = static_cast<const float*>(truth.data) + r0 * truth.row_stride;
+        sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
+        categorical_rows_by_row(sp, st, params, loss + r0);
+        r0 = r0 + sp.rows < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + sp.rows) : pred.rows;
+      }
+    } else {
+      categorical_rows_tile(pred, truth, params, loss);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_rows_tile(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                      float* loss) noexcept {
     alignas(64) float buf_p[kTile];
     alignas(64) float buf_t[kTile];
     const float fill = params.from_logits ? 0.0f : 1.0f;
@@ -768,6 +939,134 @@ struct Kernels {
       const Lanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
       store_rows(categorical_lanes<true>(x, t, pred.classes, params), loss + r0, count);
     }
+  }
+
+  // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
+  // sparse_probs_quads, K >= 4. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
+  // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
+  // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
+  // Keras's NaN for 0 / 0), as does a last group of fewer rows.
+  // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                                         std::size_t r0) noexcept {
+    const float* p = static_cast<const float*>(pred.data);
+    const float* t = static_cast<const float*>(truth.data);
+    for (; r0 + W <= pred.rows; r0 += W) {
+      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
+      F out;
+      if (!categorical_group(x, y, pred.classes, params, out)) return r0;
+      store_rows(out, loss + r0, W);
+    }
+    return r0;
+  }
+
+  struct QuadRows {
+    const float* p;
+    std::size_t stride;
+  };
+
+  // Row sums of four-class blocks: block b of v[i] holds row i + 4b.
+  static F block_row_sums(F* v) noexcept {
+    simd::transpose_blocks<A>(v);
+    return (v[0] + v[1]) + (v[2] + v[3]);
+  }
+
+  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
+                                                       F& out) noexcept {
+    const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
+    const F iota = F::load_aligned(kQuadIota);
+    std::size_t c;
+    F acc[4];
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
+    if (params.from_logits) {
+      F mx[4];
+      for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
+      for (c = 0; c + 4 <= k_n; c += 4) {
+        const QuadCols q{x.p + c, x.stride};
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(q.vec(i), mx[i]);
+      }
+      if (c < k_n) {
+        const QuadCols q{x.p + k_n - 4, x.stride};
+        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, q.vec(i), F(-kInf)), mx[i]);
+      }
+      simd::transpose_blocks<A>(mx);
+      const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
+      const F mb[4] = {simd::block_broadcast<0, A>(m), simd::block_broadcast<1, A>(m), simd::block_broadcast<2, A>(m),
+                       simd::block_broadcast<3, A>(m)};
+      F s[4], ts[4];
+      for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
+      for (c = 0; c + 4 <= k_n; c += 4) {
+        const QuadCols q{x.p + c, x.stride};
+        const QuadCols u{y.p + c, y.stride};
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) {
+          const F z = q.vec(i) - mb[i];
+          const F tk = xsimd::fma(u.vec(i), scale, offset);
+          s[i] += exp_sum_term(z);
+          ts[i] += tk;
+          acc[i] = xsimd::fma(tk, z, acc[i]);
+        }
+      }
+      if (c < k_n) {
+        const QuadCols q{x.p + k_n - 4, x.stride};
+        const QuadCols u{y.p + k_n - 4, y.stride};
+        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) {
+          const F z = q.vec(i) - mb[i];
+          const F tk = xsimd::fma(u.vec(i), scale, offset);
+          s[i] += xsimd::select(real, exp_sum_term(z), F(0.0f));
+          ts[i] += xsimd::select(real, tk, F(0.0f));
+          acc[i] += xsimd::select(real, tk * z, F(0.0f));
+        }
+      }
+      // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
+      out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
+      return true;
+    }
+    F sa[4];
+    for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
+    for (c = 0; c + 4 <= k_n; c += 4) {
+      const QuadCols q{x.p + c, x.stride};
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += q.vec(i);
+    }
+    if (c < k_n) {
+      const QuadCols q{x.p + k_n - 4, x.stride};
+      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, q.vec(i), F(0.0f));
+    }
+    const F total = block_row_sums(sa);
+    if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
+    const F inv = F(1.0f) / total;
+    const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
+                     simd::block_broadcast<3, A>(inv)};
+    for (c = 0; c + 4 <= k_n; c += 4) {
+      const QuadCols q{x.p + c, x.stride};
+      const QuadCols u{y.p + c, y.stride};
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F tk = xsimd::fma(u.vec(i), scale, offset);
+        acc[i] = xsimd::fma(tk, log_core(clip(q.vec(i) * ib[i])), acc[i]);
+      }
+    }
+    if (c < k_n) {
+      const QuadCols q{x.p + k_n - 4, x.stride};
+      const QuadCols u{y.p + k_n - 4, y.stride};
+      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F tk = xsimd::fma(u.vec(i), scale, offset);
+        acc[i] += xsimd::select(real, tk * log_core(clip(q.vec(i) * ib[i])), F(0.0f));
+      }
+    }
+    out = F(0.0f) - block_row_sums(acc);
+    return true;
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.

@@ -205,4 +205,170 @@ inline vf<A> widen_bf16(const std::uint16_t* p) noexcept {
   return as_float<A>(shl<16, A>(load_u16<A>(p, A{})));
 }
 
+// ---- columns of short rows: W rows, four classes at a time ----------------------------------
+// A row's four consecutive floats travel as one 128-bit register (a "quad"); transpose_quads turns
+// the W quads of W rows into four vectors, one per class, lane j from row j: on x86 and NEON the
+// quads are combined into 128-bit blocks and transposed 4x4 inside each block (8 in-lane shuffles
+// for any W, instead of W log2 W for a full W x W transpose).
+#if defined(__SSE2__)
+template <class A>
+using quad = __m128;
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+template <class A>
+using quad = float32x4_t;
+#else
+template <class A>
+struct quad {
+  float v[4];
+};
+#endif
+
+template <class A>
+inline quad<A> quad_load(const float* p) noexcept {
+#if defined(__SSE2__)
+  return _mm_loadu_ps(p);
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return vld1q_f32(p);
+#else
+  return quad<A>{{p[0], p[1], p[2], p[3]}};
+#endif
+}
+
+// A vector whose 128-bit block b is q[b * step] (b < W / 4).
+template <class A>
+inline vf<A> join_quads(const quad<A>* q, std::size_t step) noexcept {
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
+  static_cast<void>(step);  // unused with one block
+#if defined(__AVX512F__)
+  if constexpr (W == 16) {
+    const __m512 lo = _mm512_insertf32x4(_mm512_castps128_ps512(q[0]), q[step], 1);
+    return _mm512_insertf32x4(_mm512_insertf32x4(lo, q[2 * step], 2), q[3 * step], 3);
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (W == 8) return _mm256_insertf128_ps(_mm256_castps128_ps256(q[0]), q[step], 1);
+#endif
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__ARM_NEON__)
+  if constexpr (W == 4) return q[0];
+#endif
+#if !defined(__SSE2__) && !defined(__ARM_NEON) && !defined(__ARM_NEON__)
+  alignas(64) float lanes[W];
+  for (std::size_t j = 0; j < W; ++j) lanes[j] = q[(j / 4) * step].v[j % 4];
+  return vf<A>::load_aligned(lanes);
+#endif
+}
+
+// A vector whose 128-bit block b is the four floats at p + b * step (b < W / 4).
+template <class A>
+inline vf<A> join_rows(const float* p, std::size_t step) noexcept {
+  quad<A> q[vf<A>::size / 4];
+  for (std::size_t b = 0; b < vf<A>::size / 4; ++b) q[b] = quad_load<A>(p + b * step);
+  return join_quads<A>(q, 1);
+}
+
+// join_rows of the floats at p and at p + 4: eight floats of each of the W / 4 rows (AVX-512: two
+// 256-bit loads per pair of rows and one block shuffle per vector instead of a 128-bit insert each).
+template <class A>
+inline void join_rows8(const float* p, std::size_t step, vf<A>& lo, vf<A>& hi) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    const __m512 a = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(p))),
+                                                         _mm256_castps_pd(_mm256_loadu_ps(p + step)), 1));
+    const __m512 b = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(p + 2 * step))),
+                                                         _mm256_castps_pd(_mm256_loadu_ps(p + 3 * step)), 1));
+    lo = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // first four floats of each row
+    hi = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    return;
+  }
+#endif
+  lo = join_rows<A>(p, step);
+  hi = join_rows<A>(p + 4, step);
+}
+
+// A 4x4 transpose inside every 128-bit block: element e of block b of z[i] goes to element i of
+// block b of z[e].
+template <class A>
+inline void transpose_blocks(vf<A>* z) noexcept {
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
+#if defined(__SSE2__)
+  if constexpr (W == 4) {
+    const __m128 t0 = _mm_unpacklo_ps(z[0], z[1]), t1 = _mm_unpackhi_ps(z[0], z[1]);
+    const __m128 t2 = _mm_unpacklo_ps(z[2], z[3]), t3 = _mm_unpackhi_ps(z[2], z[3]);
+    z[0] = _mm_movelh_ps(t0, t2);
+    z[1] = _mm_movehl_ps(t2, t0);
+    z[2] = _mm_movelh_ps(t1, t3);
+    z[3] = _mm_movehl_ps(t3, t1);
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (W == 8) {
+    const __m256 t0 = _mm256_unpacklo_ps(z[0], z[1]), t1 = _mm256_unpackhi_ps(z[0], z[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(z[2], z[3]), t3 = _mm256_unpackhi_ps(z[2], z[3]);
+    z[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    z[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    z[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    z[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+  }
+#endif
+#if defined(__AVX512F__)
+  if constexpr (W == 16) {
+    const __m512 t0 = _mm512_unpacklo_ps(z[0], z[1]), t1 = _mm512_unpackhi_ps(z[0], z[1]);
+    const __m512 t2 = _mm512_unpacklo_ps(z[2], z[3]), t3 = _mm512_unpackhi_ps(z[2], z[3]);
+    z[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    z[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    z[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    z[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+  }
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  static_assert(W == 4, "NEON vectors hold one block");
+  const float32x4x2_t a = vtrnq_f32(z[0], z[1]);  // [z0_0 z1_0 z0_2 z1_2], [z0_1 z1_1 z0_3 z1_3]
+  const float32x4x2_t b = vtrnq_f32(z[2], z[3]);
+  z[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+  z[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+  z[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+  z[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+#endif
+#if !defined(__SSE2__) && !defined(__ARM_NEON) && !defined(__ARM_NEON__)
+  alignas(64) float in[4][W], out[4][W];
+  for (std::size_t i = 0; i < 4; ++i) z[i].store_aligned(in[i]);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < W; ++j) out[j % 4][j - j % 4 + i] = in[i][j];
+  for (std::size_t i = 0; i < 4; ++i) z[i] = vf<A>::load_aligned(out[i]);
+#endif
+}
+
+// out[i] lane j = element i of q[j], for j < W (q holds W quads).
+template <class A>
+inline void transpose_quads(const quad<A>* q, vf<A>* out) noexcept {
+  for (std::size_t i = 0; i < 4; ++i) out[i] = join_quads<A>(q + i, 4);  // block b: row i + 4b
+  transpose_blocks<A>(out);
+}
+
+// Element E of every 128-bit block of v, repeated over its block.
+template <int E, class A>
+inline vf<A> block_broadcast(const vf<A>& v) noexcept {
+  [[maybe_unused]] constexpr std::size_t W = vf<A>::size;
+#if defined(__SSE2__)
+  if constexpr (W == 4) return _mm_shuffle_ps(v, v, E * 0x55);
+#endif
+#if defined(__AVX__)
+  if constexpr (W == 8) return _mm256_permute_ps(v, E * 0x55);
+#endif
+#if defined(__AVX512F__)
+  if constexpr (W == 16) return _mm512_permute_ps(v, E * 0x55);
+#endif
+#if defined(__aarch64__) && (defined(__ARM_NEON) || defined(__ARM_NEON__))
+  return vdupq_laneq_f32(v, E);
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return vdupq_lane_f32(E < 2 ? vget_low_f32(v) : vget_high_f32(v), E & 1);
+#endif
+#if !defined(__SSE2__) && !defined(__ARM_NEON) && !defined(__ARM_NEON__)
+  alignas(64) float lanes[W];
+  v.store_aligned(lanes);
+  for (std::size_t j = 0; j < W; ++j) lanes[j] = lanes[j - j % 4 + E];
+  return vf<A>::load_aligned(lanes);
+#endif
+}
+
 }  // namespace xent::simd
