@@ -752,11 +752,24 @@ struct Kernels {
   [[gnu::noinline]] static void categorical_rows_by_row(const Rows& pred, const Rows& truth, const LossParams& params,
                                                         float* loss) noexcept {
     const Smooth sm(params.label_smoothing, pred.classes);
-    if (!params.from_logits && chunk_length(pred) == pred.classes && chunk_length(truth) == truth.classes) {
-      categorical_probs_rows_f32(pred, truth, params, sm, loss);
-      return;
-    }
+    // Probabilities in contiguous float32 rows: each row's total comes out of the previous row's
+    // loss pass (probs_span's next), so a row is read from memory once for both.
+    const bool f32_probs = !params.from_logits && chunk_length(pred) == pred.classes && chunk_length(truth) == truth.classes;
+    bool have_s = false;
+    float s = 0.0f;
     for (std::size_t r = 0; r < pred.rows; ++r) {
+      if (f32_probs) {
+        if (!have_s) s = categorical_stats(pred, r, false).s;
+        have_s = false;
+        if (std::isfinite(s) && s != 0.0f) {  // else a NaN q is possible (0/0, inf/inf): the general path
+          const float* p = static_cast<const float*>(pred.data) + r * pred.row_stride;
+          const float* t = static_cast<const float*>(truth.data) + r * truth.row_stride;
+          const float* next = r + 1 < pred.rows ? p + pred.row_stride : nullptr;
+          loss[r] = static_cast<float>(-probs_span(p, t, pred.classes, F(s), sm, next, &s));
+          have_s = next != nullptr;
+          continue;
+        }
+      }
       // The statistics in their own frame; the loss inlined (out of line it measured 1.5x slower
       // per row on AVX-512 and AVX2).
       const RowStats st = categorical_stats(pred, r, params.from_logits);
@@ -770,7 +783,6 @@ struct Kernels {
   // doubles every 64 vectors. With next != nullptr, also *next_sum = the sum of next[0..n) (the
   // next row's total): its loads from L2/L3 then overlap this row's arithmetic instead of forming a
   // pass of their own (measured 18% of the row's time on AVX-512).
-  template <bool kSmooth>
   static double probs_span(const float* p, const float* t, std::size_t n, const F& total, const Smooth& sm,
                            const float* next, float* next_sum) noexcept {
     F tl0(0.0f), tl1(0.0f), l0(0.0f), s0(0.0f);
@@ -789,14 +801,14 @@ struct Kernels {
       tl1 = xsimd::fma(F::load_unaligned(t + i + W), v[1], tl1);
       tl0 = xsimd::fma(F::load_unaligned(t + i + 2 * W), v[2], tl0);
       tl1 = xsimd::fma(F::load_unaligned(t + i + 3 * W), v[3], tl1);
-      if (kSmooth) l0 += (v[0] + v[1]) + (v[2] + v[3]);
+      l0 += (v[0] + v[1]) + (v[2] + v[3]);
       if (with_next) {
         s0 += (F::load_unaligned(next + i) + F::load_unaligned(next + i + W)) +
               (F::load_unaligned(next + i + 2 * W) + F::load_unaligned(next + i + 3 * W));
       }
       if (++since == 16) {
         sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
-        if (kSmooth) sum_l += static_cast<double>(xsimd::hadd(l0));
+        sum_l += static_cast<double>(xsimd::hadd(l0));
         if (with_next) sum_next += static_cast<double>(xsimd::hadd(s0));
         tl0 = tl1 = l0 = s0 = F(0.0f);
         since = 0;
@@ -815,42 +827,14 @@ struct Kernels {
       for (std::size_t k = 0; k < 4; ++k) {
         const std::size_t at = i + k * W, left = at < n ? n - at : 0;
         tl0 = xsimd::fma(tv[k], v[k], tl0);  // padding: t = 0
-        if (kSmooth) l0 += left >= W ? v[k] : tail_mask_zero(v[k], left);
+        l0 += left >= W ? v[k] : tail_mask_zero(v[k], left);
       }
     }
     if (with_next) *next_sum = static_cast<float>(sum_next + static_cast<double>(xsimd::hadd(s0)));
     sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
-    if (!kSmooth) return sum_tl;
     sum_l += static_cast<double>(xsimd::hadd(l0));
+    if (!sm.on) return sum_tl;
     return static_cast<double>(sm.scale_f) * sum_tl + static_cast<double>(sm.offset_f) * sum_l;
-  }
-
-  // Probabilities in contiguous float32 rows: each row's total comes out of the previous row's
-  // loss pass (probs_span's next), so a row is read from memory once for both.
-  static void categorical_probs_rows_f32(const Rows& pred, const Rows& truth, const LossParams& params, const Smooth& sm,
-                                         float* loss) noexcept {
-    const float* const p0 = static_cast<const float*>(pred.data);
-    const float* const t0 = static_cast<const float*>(truth.data);
-    const std::size_t n = pred.classes;
-    float s = categorical_stats(pred, 0, false).s;
-    for (std::size_t r = 0; r < pred.rows; ++r) {
-      const float* p = p0 + r * pred.row_stride;
-      const float* t = t0 + r * truth.row_stride;
-      const float* next = r + 1 < pred.rows ? p + pred.row_stride : nullptr;
-      float s_next = 0.0f;
-      if (!(std::isfinite(s) && s != 0.0f)) {  // NaN q possible (0/0, inf/inf): the guarded general path
-        RowStats st;
-        st.s = s;
-        loss[r] = categorical_row_loss(pred, truth, r, st, params, sm);
-        if (next != nullptr) s_next = categorical_stats(pred, r + 1, false).s;
-      } else {
-        const F total(s);
-        const double acc = sm.on ? probs_span<true>(p, t, n, total, sm, next, &s_next)
-                                 : probs_span<false>(p, t, n, total, sm, next, &s_next);
-        loss[r] = static_cast<float>(-acc);
-      }
-      s = s_next;
-    }
   }
 
   [[gnu::always_inline]] static float categorical_row_loss(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
@@ -874,10 +858,8 @@ struct Kernels {
               const F q = clip(v / total);
               return sm.apply(tk) * log_core(q) + (q - q);
             });
-          } else if (sm.on) {
-            acc += probs_span<true>(p, t, n, total, sm, nullptr, nullptr);
           } else {
-            acc += probs_span<false>(p, t, n, total, sm, nullptr, nullptr);
+            acc += probs_span(p, t, n, total, sm, nullptr, nullptr);
           }
         });
         return static_cast<float>(-acc);
