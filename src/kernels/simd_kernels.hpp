@@ -795,7 +795,8 @@ struct Kernels {
     if (4 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(p + k * W) / total);
     for (; i + 4 * W <= n; i += 4 * W) {
       F v[4] = {q[0], q[1], q[2], q[3]};
-      if (i + 8 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(p + i + 4 * W + k * W) / total);
+      const float* ahead = i + 8 * W <= n ? p + i + 4 * W : p;  // unconditional: q stays in registers
+      for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(ahead + k * W) / total);
       log_core_n(v);
       tl0 = xsimd::fma(F::load_unaligned(t + i), v[0], tl0);
       tl1 = xsimd::fma(F::load_unaligned(t + i + W), v[1], tl1);
@@ -919,6 +920,12 @@ struct Kernels {
       const I m01 = xsimd::max(simd::as_int<A>(v[0]) + wrap, simd::as_int<A>(v[1]) + wrap);
       const I m23 = xsimd::max(simd::as_int<A>(v[2]) + wrap, simd::as_int<A>(v[3]) + wrap);
       if (!xsimd::all(xsimd::max(m01, m23) < I(static_cast<std::int32_t>(0xff000000u)))) break;
+      // Both streams 4 KiB ahead, the output for writing: from L3, +10% at 1M floats (Zen 5); 16 KiB lost.
+      for (std::size_t k = 0; k < 4 * W; k += 16) {
+        const std::size_t at = i + 1024 + k < n ? i + 1024 + k : n - 1;
+        __builtin_prefetch(x + at);
+        __builtin_prefetch(out + at, 1);
+      }
       log_core_n(v);
       for (std::size_t k = 0; k < 4; ++k) v[k].store_unaligned(out + i + k * W);
     }
