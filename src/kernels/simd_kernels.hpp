@@ -1,6 +1,6 @@
 // The SIMD kernels, written once over an xsimd arch tag A and compiled per ISA: each isa_*.cpp
 // defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
-// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.48), exact 0 at 1.
+// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1.
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
