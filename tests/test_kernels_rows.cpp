@@ -238,7 +238,9 @@ TEST_CASE("rows: the worked examples and confident rows of SEMANTICS.md") {
     CHECK(std::fabs(cat[2] - 1.1920930e-07f) <= 2 * ulp_of(1.1920930e-07));
     CHECK(std::fabs(sparse[2] - 2.3841855e-07f) <= 2 * ulp_of(2.3841855e-07));
     CHECK(std::isnan(cat[3]));
-    CHECK(std::fabs(sparse[3] - std::log(3.0f)) <= 4 * ulp_of(std::log(3.0)));
+    // log 3 here is log(3e-7) - log(1e-7): two logs near -16, each within 3.5 ulp of 16 (2^-19 each),
+    // so only the per-element tolerance holds for it, not a few ulp of log 3.
+    CHECK(std::fabs(sparse[3] - std::log(3.0f)) <= loss_tolerance(std::log(3.0)));
     CHECK(std::fabs(static_cast<double>(sparse[0] + sparse[1]) / 2 - 1.1769392) <= 1e-6 * 1.1769392);
   }
 }

@@ -1,6 +1,6 @@
 // The SIMD kernels, written once over an xsimd arch tag A and compiled per ISA: each isa_*.cpp
 // defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
-// log: division-free, 1+r in [2/3, 4/3), r + r^2 P7(r) by Estrin: max 3.5 ulp (measured 1.18), exact 0 at 1.
+// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1.
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
@@ -34,9 +34,10 @@ constexpr float kLn2 = 0.693147182f;
 // ln 2 split so that n * kLn2Hi is exact for |n| < 2^15 (the exp's range reduction).
 constexpr float kLn2Hi = 0.693359375f;
 constexpr float kLn2Lo = -2.12194440e-4f;
-// log(1 + r) = r + r^2 P(r) on r in [-1/3, 1/3]: P of degree 7, fitted for relative error.
-constexpr float kLogP[8] = {-4.999993607e-01f, 3.333319819e-01f, -2.500781955e-01f, 2.001116505e-01f,
-                            -1.641594959e-01f, 1.399586865e-01f, -1.538859510e-01f, 1.402605470e-01f};
+// log(1 + r) = r + r^2 P(r) on r in [-1/3, 1/3]: P of degree 6, minimax in ulps of the result
+// (tools/fit_log.py): 2.6 ulp before rounding. Degree 5 would be 19 ulp; degree 7 costs one more FMA.
+constexpr float kLogP[7] = {-4.999992014e-01f, 3.333642420e-01f, -2.500907929e-01f, 1.982825862e-01f,
+                            -1.639090217e-01f, 1.692263850e-01f, -1.552951792e-01f};
 // exp(f) = 1 + f + f^2 Q(f) on |f| <= ln2/2: Q of degree 4, fitted for ulp error (0.04 ulp). A
 // degree-3 Q (a degree-5 polynomial) fits to 1.35 ulp and measured 2.3 ulp after rounding: over the bound.
 constexpr float kExpQ[5] = {4.999999001e-01f, 1.666651926e-01f, 4.166908701e-02f, 8.368847768e-03f,
@@ -77,23 +78,30 @@ struct Kernels {
 
   // ---- elementwise math -------------------------------------------------------------------
 
-  // log of positive normal floats (the clipped probabilities): max 3.5 ulp, exact 0 at 1.
+  // log of N vectors of positive normal floats (the clipped probabilities): max 3.5 ulp, exact 0
+  // at 1. Step by step across the N vectors, so their independent chains are interleaved in program
+  // order: Horner's chain is long, and the out-of-order window then always holds work from all N.
+  template <std::size_t N>
+  [[gnu::always_inline]] static void log_core_n(F (&v)[N]) noexcept {
+    I t[N];
+    F r[N], h[N], p[N];
+    for (std::size_t k = 0; k < N; ++k) t[k] = simd::as_int<A>(v[k]) - I(0x3f2aaaab);  // bits of 2/3
+    // 1 + r = x / 2^n in [2/3, 4/3), r exact; n = t >> 23 (floor), the mantissa t mod 2^23 + bits(2/3).
+    for (std::size_t k = 0; k < N; ++k) r[k] = simd::as_float<A>((t[k] & I(0x007fffff)) + I(0x3f2aaaab)) - F(1.0f);
+    // n ln2 + r first (off the critical path): with ln2 in one float its 1.9e-9 error is under 0.07
+    // ulp of any result with n != 0 (those are at least 0.28 in magnitude); n = 0 leaves r exact.
+    for (std::size_t k = 0; k < N; ++k) h[k] = xsimd::fma(xsimd::to_float(simd::sra<23, A>(t[k])), F(kLn2), r[k]);
+    // Horner: the fewest multiply-adds (the throughput limit).
+    for (std::size_t k = 0; k < N; ++k) p[k] = xsimd::fma(F(kLogP[6]), r[k], F(kLogP[5]));
+    for (int i = 4; i >= 0; --i)
+      for (std::size_t k = 0; k < N; ++k) p[k] = xsimd::fma(p[k], r[k], F(kLogP[i]));
+    for (std::size_t k = 0; k < N; ++k) v[k] = xsimd::fma(r[k] * r[k], p[k], h[k]);
+  }
+
   [[gnu::always_inline]] static F log_core(const F& x) noexcept {
-    const I xi = simd::as_int<A>(x);
-    const I n = simd::sra<23, A>(xi - I(0x3f2aaaab));  // 0x3f2aaaab = bits of 2/3
-    const F r = simd::as_float<A>(xi - simd::shl<23, A>(n)) - F(1.0f);  // exact: 1 + r in [2/3, 4/3)
-    const F nf = xsimd::to_float(n);
-    // Estrin's scheme: the same degree with a third of Horner's dependency chain.
-    const F r2 = r * r;
-    const F r4 = r2 * r2;
-    const F p01 = xsimd::fma(F(kLogP[1]), r, F(kLogP[0]));
-    const F p23 = xsimd::fma(F(kLogP[3]), r, F(kLogP[2]));
-    const F p45 = xsimd::fma(F(kLogP[5]), r, F(kLogP[4]));
-    const F p67 = xsimd::fma(F(kLogP[7]), r, F(kLogP[6]));
-    const F p = xsimd::fma(xsimd::fma(p67, r2, p45), r4, xsimd::fma(p23, r2, p01));
-    // n ln2 with ln2 in one float: its 1.9e-9 error is under 0.07 ulp of any result with n != 0
-    // (those are at least 0.28 in magnitude), and n = 0 near 1 keeps the relative accuracy.
-    return xsimd::fma(nf, F(kLn2), xsimd::fma(r2, p, r));
+    F v[1] = {x};
+    log_core_n(v);
+    return v[0];
   }
 
   // The cold branch: zero, subnormals, negatives, inf and NaN.
@@ -108,10 +116,16 @@ struct Kernels {
     return xsimd::select(xsimd::isnan(x), x, y);
   }
 
+  // Positive normal lanes: one integer compare, bits + 0x7f800000 wraps [0x00800000, 0x7f7fffff]
+  // onto [INT_MIN, 0xff000000) and everything else (zero, subnormals, inf, NaN, negatives) above it.
+  using IB = xsimd::batch_bool<std::int32_t, A>;
+  [[gnu::always_inline]] static IB is_normal(const F& x) noexcept {
+    return simd::as_int<A>(x) + I(0x7f800000) < I(static_cast<std::int32_t>(0xff000000u));
+  }
+
   // log of anything: max 3.5 ulp over positive normals; log(0) = -inf, log(x < 0) = NaN, inf, NaN.
   [[gnu::always_inline]] static F log_any(const F& x) noexcept {
-    const B normal = (x >= F(0x1p-126f)) & (x <= F(std::numeric_limits<float>::max()));
-    if (xsimd::all(normal)) return log_core(x);
+    if (xsimd::all(is_normal(x))) return log_core(x);
     return log_special(x);
   }
 
@@ -582,9 +596,10 @@ struct Kernels {
 
   struct Smooth {
     F scale, offset;
+    float scale_f, offset_f;
     bool on;
     Smooth(float ls, std::size_t k) noexcept
-        : scale(1.0f - ls), offset(ls / static_cast<float>(k)), on(ls > 0.0f) {}
+        : scale(1.0f - ls), offset(ls / static_cast<float>(k)), scale_f(1.0f - ls), offset_f(ls / static_cast<float>(k)), on(ls > 0.0f) {}
     F apply(const F& t) const noexcept { return on ? t * scale + offset : t; }
   };
 
@@ -1086,12 +1101,90 @@ struct Kernels {
   [[gnu::noinline]] static void categorical_rows_by_row(const Rows& pred, const Rows& truth, const LossParams& params,
                                                         float* loss) noexcept {
     const Smooth sm(params.label_smoothing, pred.classes);
+    // Probabilities in contiguous float32 rows: each row's total comes out of the previous row's
+    // loss pass (probs_span's next), so a row is read from memory once for both.
+    const bool f32_probs = !params.from_logits && chunk_length(pred) == pred.classes && chunk_length(truth) == truth.classes;
+    bool have_s = false;
+    float s = 0.0f;
     for (std::size_t r = 0; r < pred.rows; ++r) {
+      if (f32_probs) {
+        if (!have_s) s = categorical_stats(pred, r, false).s;
+        have_s = false;
+        if (std::isfinite(s) && s != 0.0f) {  // else a NaN q is possible (0/0, inf/inf): the general path
+          const float* p = static_cast<const float*>(pred.data) + r * pred.row_stride;
+          const float* t = static_cast<const float*>(truth.data) + r * truth.row_stride;
+          const float* next = r + 1 < pred.rows ? p + pred.row_stride : nullptr;
+          loss[r] = static_cast<float>(-probs_span(p, t, pred.classes, F(s), sm, next, &s));
+          have_s = next != nullptr;
+          continue;
+        }
+      }
       // The statistics in their own frame; the loss inlined (out of line it measured 1.5x slower
       // per row on AVX-512 and AVX2).
       const RowStats st = categorical_stats(pred, r, params.from_logits);
       loss[r] = categorical_row_loss(pred, truth, r, st, params, sm);
     }
+  }
+
+  // sum over k of t'_k log clip(p_k / total) (no NaN q: total finite and non-zero), smoothed
+  // t' = t scale + offset summed as scale sum(t L) + offset sum(L): one multiply-add per element
+  // less than smoothing each t. Four vectors per trip through log_core_n; float lanes flushed into
+  // doubles every 64 vectors. With next != nullptr, also *next_sum = the sum of next[0..n) (the
+  // next row's total): its loads from L2/L3 then overlap this row's arithmetic instead of forming a
+  // pass of their own (measured 18% of the row's time on AVX-512).
+  static double probs_span(const float* p, const float* t, std::size_t n, const F& total, const Smooth& sm,
+                           const float* next, float* next_sum) noexcept {
+    F tl0(0.0f), tl1(0.0f), l0(0.0f), s0(0.0f);
+    double sum_tl = 0.0, sum_l = 0.0, sum_next = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    const bool with_next = next != nullptr;
+    // The quotients one block ahead: the division's latency then overlaps the previous block's log.
+    F q[4];
+    if (4 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(p + k * W) / total);
+    for (; i + 4 * W <= n; i += 4 * W) {
+      F v[4] = {q[0], q[1], q[2], q[3]};
+      const float* ahead = i + 8 * W <= n ? p + i + 4 * W : p;  // unconditional: q stays in registers
+      for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(ahead + k * W) / total);
+      log_core_n(v);
+      tl0 = xsimd::fma(F::load_unaligned(t + i), v[0], tl0);
+      tl1 = xsimd::fma(F::load_unaligned(t + i + W), v[1], tl1);
+      tl0 = xsimd::fma(F::load_unaligned(t + i + 2 * W), v[2], tl0);
+      tl1 = xsimd::fma(F::load_unaligned(t + i + 3 * W), v[3], tl1);
+      l0 += (v[0] + v[1]) + (v[2] + v[3]);
+      if (with_next) {
+        s0 += (F::load_unaligned(next + i) + F::load_unaligned(next + i + W)) +
+              (F::load_unaligned(next + i + 2 * W) + F::load_unaligned(next + i + 3 * W));
+      }
+      if (++since == 16) {
+        sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
+        sum_l += static_cast<double>(xsimd::hadd(l0));
+        if (with_next) sum_next += static_cast<double>(xsimd::hadd(s0));
+        tl0 = tl1 = l0 = s0 = F(0.0f);
+        since = 0;
+      }
+    }
+    if (i < n) {  // the last 1 .. 4W - 1 elements as one more block (single vectors would expose the latency)
+      F v[4], tv[4];
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+        v[k] = left >= W ? F::load_unaligned(p + at) : left > 0 ? simd::load_partial<A>(p + at, left, 0.5f) : F(0.5f);
+        tv[k] = left >= W ? F::load_unaligned(t + at) : left > 0 ? simd::load_partial<A>(t + at, left, 0.0f) : F(0.0f);
+        if (with_next && left > 0) s0 += left >= W ? F::load_unaligned(next + at) : simd::load_partial<A>(next + at, left, 0.0f);
+        v[k] = clip(v[k] / total);
+      }
+      log_core_n(v);
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+        tl0 = xsimd::fma(tv[k], v[k], tl0);  // padding: t = 0
+        l0 += left >= W ? v[k] : tail_mask_zero(v[k], left);
+      }
+    }
+    if (with_next) *next_sum = static_cast<float>(sum_next + static_cast<double>(xsimd::hadd(s0)));
+    sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
+    sum_l += static_cast<double>(xsimd::hadd(l0));
+    if (!sm.on) return sum_tl;
+    return static_cast<double>(sm.scale_f) * sum_tl + static_cast<double>(sm.offset_f) * sum_l;
   }
 
   [[gnu::always_inline]] static float categorical_row_loss(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
@@ -1116,7 +1209,7 @@ struct Kernels {
               return sm.apply(tk) * log_core(q) + (q - q);
             });
           } else {
-            acc += span_sum2(p, t, n, [&](const F& v, const F& tk) { return sm.apply(tk) * log_core(clip(v / total)); });
+            acc += probs_span(p, t, n, total, sm, nullptr, nullptr);
           }
         });
         return static_cast<float>(-acc);
@@ -1165,23 +1258,36 @@ struct Kernels {
 
   // ---- the public kernels --------------------------------------------------------------------
 
+  // Blocks of four vectors from i while every lane is a positive normal; returns where it stopped.
+  // Its own frame with no call inside, so the constants stay in registers across the loop.
+  [[gnu::noinline]] static std::size_t log_normal_blocks(const float* x, float* out, std::size_t i, std::size_t n) noexcept {
+    const I wrap(0x7f800000);
+    for (; i + 4 * W <= n; i += 4 * W) {  // four vectors per trip: more independent work in flight
+      F v[4] = {F::load_unaligned(x + i), F::load_unaligned(x + i + W), F::load_unaligned(x + i + 2 * W),
+                F::load_unaligned(x + i + 3 * W)};
+      // is_normal for the four at once: one compare of the largest wrapped bits.
+      const I m01 = xsimd::max(simd::as_int<A>(v[0]) + wrap, simd::as_int<A>(v[1]) + wrap);
+      const I m23 = xsimd::max(simd::as_int<A>(v[2]) + wrap, simd::as_int<A>(v[3]) + wrap);
+      if (!xsimd::all(xsimd::max(m01, m23) < I(static_cast<std::int32_t>(0xff000000u)))) break;
+      // Both streams 4 KiB ahead, the output for writing: from L3, +10% at 1M floats (Zen 5); 16 KiB lost.
+      for (std::size_t k = 0; k < 4 * W; k += 16) {
+        const std::size_t at = i + 1024 + k < n ? i + 1024 + k : n - 1;
+        __builtin_prefetch(x + at);
+        __builtin_prefetch(out + at, 1);
+      }
+      log_core_n(v);
+      for (std::size_t k = 0; k < 4; ++k) v[k].store_unaligned(out + i + k * W);
+    }
+    return i;
+  }
+
   static void log(const float* x, float* out, std::size_t n) noexcept {
     std::size_t i = 0;
-    const F lo(0x1p-126f), hi(std::numeric_limits<float>::max());
-    for (; i + 4 * W <= n; i += 4 * W) {  // four vectors per trip: more independent work in flight
-      const F a = F::load_unaligned(x + i), b = F::load_unaligned(x + i + W);
-      const F c = F::load_unaligned(x + i + 2 * W), d = F::load_unaligned(x + i + 3 * W);
-      if (xsimd::all((a >= lo) & (a <= hi) & (b >= lo) & (b <= hi) & (c >= lo) & (c <= hi) & (d >= lo) & (d <= hi))) {
-        log_core(a).store_unaligned(out + i);
-        log_core(b).store_unaligned(out + i + W);
-        log_core(c).store_unaligned(out + i + 2 * W);
-        log_core(d).store_unaligned(out + i + 3 * W);
-      } else {
-        log_special(a).store_unaligned(out + i);
-        log_special(b).store_unaligned(out + i + W);
-        log_special(c).store_unaligned(out + i + 2 * W);
-        log_special(d).store_unaligned(out + i + 3 * W);
-      }
+    for (;;) {
+      i = log_normal_blocks(x, out, i, n);
+      if (i + 4 * W > n) break;
+      for (std::size_t j = i; j < i + 4 * W; j += W) log_special(F::load_unaligned(x + j)).store_unaligned(out + j);
+      i += 4 * W;
     }
     for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
     if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
