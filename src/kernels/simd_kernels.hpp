@@ -1103,7 +1103,8 @@ struct Kernels {
     const Smooth sm(params.label_smoothing, pred.classes);
     // Probabilities in contiguous float32 rows: each row's total comes out of the previous row's
     // loss pass (probs_span's next), so a row is read from memory once for both.
-    const bool f32_probs = !params.from_logits && chunk_length(pred) == pred.classes && chunk_length(truth) == truth.classes;
+    const bool f32_probs = !params.from_logits && pred.type == DType::f32 && pred.class_stride == 1 &&
+                           truth.type == DType::f32 && truth.class_stride == 1;
     bool have_s = false;
     float s = 0.0f;
     for (std::size_t r = 0; r < pred.rows; ++r) {
