@@ -93,9 +93,20 @@ double accumulate(const float* loss, const float* w, const std::int32_t* labels,
                   double& count) noexcept {
   double t = 0.0;
   if constexpr (!kWeighted && !kSkip) {  // the common case: a sum, and n rows
-    for (std::size_t r = 0; r < n; ++r) t += static_cast<double>(loss[r]);
+    // Four chains of dependent double adds instead of one (4 cycles an add): at 10 classes a
+    // single chain was a third of the time per row.
+    double t1 = 0.0, t2 = 0.0, t3 = 0.0;
+    std::size_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+      t += static_cast<double>(loss[r]);
+      t1 += static_cast<double>(loss[r + 1]);
+      t2 += static_cast<double>(loss[r + 2]);
+      t3 += static_cast<double>(loss[r + 3]);
+    }
+    for (; r < n; ++r) t += static_cast<double>(loss[r]);
+    t1 += t2 + t3;
     count += static_cast<double>(n);
-    return t;
+    return t + t1;
   }
   double c = 0.0;
   for (std::size_t r = 0; r < n; ++r) {
