@@ -155,6 +155,13 @@ std::vector<Probe> probe_public_calls() {
     out.push_back(probe(("sparse.update_state_logits_bf16" + k).c_str(), [&] {
       return m.update_state(labels, view(b->logits_bf16.data(), shape)) == Status::ok;
     }));
+    // 16-bit categorical rows take the transposed tiles on every ISA (the float32 ones may not).
+    CategoricalOptions co;
+    co.from_logits = true;
+    CategoricalCrossentropy<> cm(co);
+    out.push_back(probe(("categorical.update_state_logits_f16" + k).c_str(), [&] {
+      return cm.update_state(view(b->onehot.data(), shape), view(b->logits_f16.data(), shape), w) == Status::ok;
+    }));
   }
   // Per-class statistics (the class-share kernel), with the metric in static storage.
   out.push_back(probe("categorical<1000>.update_state_per_class_K1000", [&] {
@@ -196,6 +203,17 @@ std::vector<Probe> probe_public_calls() {
         return made && xent_metric_update(&cm, &onehot, &pred, nullptr) == XENT_OK;
       }));
     }
+    // Weighted, float16 predictions: the C API's widest frame over the tiles.
+    xent_tensor pred16{b->logits_f16.data(), XENT_F16, 2, {b->rows, b->classes}};
+    xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}};
+    xent_tensor wt{weights.data(), XENT_F32, 1, {b->rows}};
+    xent_options o = xent_default_options();
+    o.from_logits = 1;
+    xent_metric cm;
+    const bool made = xent_metric_init(&cm, XENT_CATEGORICAL, &o, nullptr) == XENT_OK;
+    out.push_back(probe(("C xent_metric_update categorical weighted f16" + k).c_str(), [&] {
+      return made && xent_metric_update(&cm, &onehot, &pred16, &wt) == XENT_OK;
+    }));
   }
   out.push_back(probe("serialize+deserialize", [&] {
     SparseCategoricalCrossentropy<> a, b;
