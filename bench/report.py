@@ -2,7 +2,9 @@
 """Runs xent_bench and prints the targets table of docs/PERFORMANCE.md as measured ratios.
 
 Every figure is a ratio of two benchmarks of the same binary in the same run (medians over the
-repetitions of floats/second), so a noisy or slow machine still gives a fair verdict.
+repetitions of floats/second), so a noisy or slow machine still gives a fair verdict. Repetitions
+are interleaved in random order, so a slow phase of a shared machine hits every case alike instead
+of whichever case was running then.
 Exits 1 when a target is missed (or a baseline disagreed with xent), 0 when all are met.
 
   python3 bench/report.py build/host/bench/xent_bench              # P1-P7, M1 (5 repetitions)
@@ -38,6 +40,7 @@ def run_benchmarks(binary, args):
            "--benchmark_filter=" + args.filter,
            "--benchmark_repetitions=%d" % args.repetitions,
            "--benchmark_min_time=%g" % args.min_time,
+           "--benchmark_enable_random_interleaving=true",
            "--benchmark_display_aggregates_only=true",
            "--benchmark_out=" + out_path,
            "--benchmark_out_format=json"]
@@ -447,7 +450,7 @@ def main():
     print("  baselines:  compiled with %s; xsimd-naive arch %s; %s; %s" % (
         ctx.get("baseline_flags", "?"), ctx.get("xsimd_naive_arch", "?"), ctx.get("eigen", "Eigen absent"),
         ctx.get("torch", "libtorch absent")))
-    print("  method:     medians of %s repetition(s) of items (floats of y_pred) per CPU second;" %
+    print("  method:     medians of %s randomly interleaved repetition(s) of items (floats of y_pred) per CPU second;" %
           ",".join(str(r) for r in reps))
     print("              each ratio compares two benchmarks of this one run. xent build: %s." %
           ctx.get("xent_build_type", "?"))
