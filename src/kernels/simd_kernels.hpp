@@ -52,6 +52,9 @@ constexpr float kExpClamp = -87.5f;  // keeps k >= -126, so 2^k is a normal floa
 constexpr std::size_t kTwoPassMax = 8192;
 // Online pass: the lane sums are folded into a double every kPiece floats (accuracy; one exp each).
 constexpr std::size_t kPiece = 2048;
+// The online pass prefetches this many bytes ahead: the hardware prefetcher alone left it at 81-85%
+// of a plain sum's rate over a 32.8 MB batch; 8 KiB ahead, 92-93% (randomly interleaved A/B runs).
+constexpr std::size_t kPrefetchAhead = 8192;
 // Stack buffers (floats each): widened chunks, and transposed tiles of short rows (16 classes on
 // AVX-512, 32 on AVX2, 64 on SSE2/NEON; smaller tiles send mid-size rows row by row, 1.5-3x slower).
 // Each public call stays under 4 KiB of stack (-fstack-usage), the caller's row blocks included.
@@ -184,15 +187,25 @@ struct Kernels {
 
   // ---- contiguous sources: float32, or 16-bit widened in registers -----------------------------
 
+  // The cache lines kPrefetchAhead bytes beyond [p, p + bytes). A prefetch never faults, so reaching
+  // past the end of the row (or of the buffer) is harmless.
+  // (Addresses as integers: a pointer formed past the end of the array would be undefined.)
+  static void prefetch_lines(const void* p, std::size_t bytes) noexcept {
+    const std::uintptr_t c = reinterpret_cast<std::uintptr_t>(p) + kPrefetchAhead;
+    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const void*>(c + b));
+  }
+
   struct SrcF32 {
     const float* p;
     F load(std::size_t i) const noexcept { return F::load_unaligned(p + i); }
+    void prefetch(std::size_t i) const noexcept { prefetch_lines(p + i, 4 * W * sizeof(float)); }
     F partial(std::size_t i, std::size_t n, float fill) const noexcept { return simd::load_partial<A>(p + i, n, fill); }
   };
   template <bool kF16>
   struct Src16 {
     const std::uint16_t* p;
     F load(std::size_t i) const noexcept { return kF16 ? simd::widen_f16<A>(p + i) : simd::widen_bf16<A>(p + i); }
+    void prefetch(std::size_t i) const noexcept { prefetch_lines(p + i, 4 * W * sizeof(std::uint16_t)); }
     F partial(std::size_t i, std::size_t n, float fill) const noexcept {
       alignas(64) float lanes[W];
       for (std::size_t j = 0; j < W; ++j) lanes[j] = j < n ? (kF16 ? f16_bits_to_float(p[i + j]) : bf16_bits_to_float(p[i + j])) : fill;
@@ -384,6 +397,7 @@ struct Kernels {
       const std::size_t end = n - i < kPiece ? n : i + kPiece;
       F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), e, scale;
       for (; i + 4 * W <= end; i += 4 * W) {
+        src.prefetch(i);
         const F x0 = src.load(i), x1 = src.load(i + W), x2 = src.load(i + 2 * W), x3 = src.load(i + 3 * W);
         const F bm = xsimd::max(xsimd::max(x0, x1), xsimd::max(x2, x3));
         if (__builtin_expect(xsimd::any(bm > m), 0)) rise(bm, m, ms, a0, a1, a2, a3);
