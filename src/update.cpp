@@ -12,7 +12,7 @@ namespace {
 
 // Rows per kernel call. Below kMaxBlockRows on purpose: three per-row buffers of this many
 // entries plus the kernels' own frames must stay under the 4 KiB stack budget of a public call.
-// Categorical blocks sit on the deepest kernel chain (painted 3.9 KiB with 32 rows); sparse ones
+// Categorical blocks sit on the deepest kernel chain (painted 3.8 KiB with 32 rows); sparse ones
 // have ~0.7 KiB to spare, and 64 rows cut a 10-class update's time by 13% (half the per-block
 // overhead of a 2 ns row).
 constexpr std::size_t kBlockRows = 32;
