@@ -28,6 +28,7 @@ namespace {
 
 constexpr double kLogUlp = 3.5;
 constexpr double kExpUlp = 2.0;
+constexpr double kExpSumUlp = 2.5;  // the exp inside sums, plus |x| * 2.8e-9 relative from its one-constant reduction
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
@@ -224,6 +225,42 @@ TEST_CASE("exp: max 2 ulp on [-87, 0]") {
   for (int i : {2, 4, 5, 6}) {
     CHECK(out[i] >= 0.0f);
     CHECK(out[i] <= 0x1p-126f);
+  }
+}
+
+TEST_CASE("exp inside sums: max 2.5 ulp + |x| * 2.8e-9 relative on [-87, 0]") {
+  // The sums' exp reduces with one constant for ln 2 / N, whose float error (1.9e-9 in ln 2) adds |x| * 2.8e-9 relative.
+  std::vector<float> x;
+  xent::test::Rng rng(6);
+  for (int i = 0; i < 300000; ++i) x.push_back(rng.uniform(-87.0f, 0.0f));
+  for (int i = 0; i < 200000; ++i) x.push_back(rng.uniform(-4.0f, 0.0f));
+  for (int i = 0; i < 20000; ++i) x.push_back(-rng.uniform(0.0f, 1e-3f));
+  for (float v = -87.0f; v <= 0.0f; v += 1.0f / 64) x.push_back(v);  // every table entry's boundaries
+  std::vector<float> y(x.size());
+  kernels().exp_sum_terms(x.data(), y.data(), x.size());
+  double worst = 0, worst_excess = -1;
+  float worst_x = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double ref = std::exp(static_cast<double>(x[i]));
+    const double e = ulp_error(y[i], ref);
+    const double bound = kExpSumUlp + std::fabs(x[i]) * 2.8e-9 * ref / ulp_of(ref);
+    if (e > worst) {
+      worst = e;
+      worst_x = x[i];
+    }
+    worst_excess = std::max(worst_excess, e - bound);
+  }
+  MESSAGE("sums' exp max ulp on " << std::string(kernels().name) << ": " << worst << " at " << worst_x);
+  CHECK(worst_excess <= 0.0);
+  const float special[] = {0.0f, -0.0f, -kInf, kNaN, -100.0f, -88.0f, -1e30f};
+  float out[7];
+  kernels().exp_sum_terms(special, out, 7);
+  CHECK(out[0] == 1.0f);
+  CHECK(out[1] == 1.0f);
+  CHECK(std::isnan(out[3]));
+  for (int i : {2, 4, 5, 6}) {  // far below ln(FLT_MIN): at most exp(-87), negligible in a sum >= 1
+    CHECK(out[i] >= 0.0f);
+    CHECK(out[i] <= 1.7e-38f);
   }
 }
 

@@ -175,6 +175,7 @@ void widen_bf16(const std::uint16_t* x, float* out, std::size_t n) noexcept {
 constexpr KernelTable kTable = {
     "scalar",   &log,        &logsumexp,  &log_softmax, &widen_f16, &widen_bf16, &sparse_rows,
     &categorical_rows, &categorical_class_shares, &exp_nonpositive,
+    &exp_nonpositive,  // the sums' exp is the same std::exp here
 };
 
 }  // namespace

@@ -2,8 +2,9 @@
 // defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
 // log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1.
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
-// [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
-// [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
+// [-87, 0] (measured 0.97). Inside sums a cheaper one: 2^(k/16) (AVX-512) or 2^(k/8) (AVX2) from a
+// register table times a degree-3 polynomial, else degree 5: max 2.5 ulp + |x| * 2.8e-9 relative
+// (measured 1.7 / 1.9 / 2.3 ulp on [-1, 0] for AVX-512 / AVX2 / SSE2; the |x| term is below e^x).
 // logsumexp: two passes up to 8192 floats; above that one online pass with a running max per lane,
 // rescaled only when it rises. Row sums: 4 vector accumulators flushed into a double every 64 vectors
 // (lanes-as-rows: a compensated float sum every 16 terms; short float32 rows in four-class blocks,
@@ -45,6 +46,25 @@ constexpr float kExpQ[5] = {4.999999001e-01f, 1.666651926e-01f, 4.166908701e-02f
 // The sums' exp: Q of degree 3 (a degree-5 polynomial), 1.35 ulp fit.
 constexpr float kExpSumQ[4] = {4.999929935e-01f, 1.666724523e-01f, 4.188381526e-02f, 8.300990532e-03f};
 constexpr float kLog2e = 1.44269502e+00f;
+// The sums' exp where a register lookup exists (AVX-512, AVX2: simd::lookup): 2^(k/N) from a table of
+// 2^(j/N), j = k mod N, times p(f) = 1 + f q(f), f = x - k ln2/N, q of degree 2 fitted for relative
+// error (tools/fit_exp_table.py): N = 16 (0.013 ulp fit), N = 8 (0.21 ulp). Entries are the bits of
+// 2^(j/N) (nearest float) minus j << (23 - log2 N), so that adding k << (23 - log2 N) gives 2^(k/N).
+alignas(64) constexpr std::int32_t kExpTable16[16] = {
+    0x3f800000, 0x3f7daac3, 0x3f7b95c2, 0x3f79c3d3, 0x3f7837f0, 0x3f76f532, 0x3f75fed7, 0x3f75583f,
+    0x3f7504f3, 0x3f7508a4, 0x3f75672a, 0x3f76248c, 0x3f7744fd, 0x3f78ccdf, 0x3f7ac0c7, 0x3f7d257d};
+constexpr float kExpTableQ16[3] = {1.000000003e+00f, 5.000161986e-01f, 1.666607432e-01f};
+alignas(64) constexpr std::int32_t kExpTable8[8] = {0x3f800000, 0x3f7b95c2, 0x3f7837f0, 0x3f75fed7,
+                                                    0x3f7504f3, 0x3f75672a, 0x3f7744fd, 0x3f7ac0c7};
+constexpr float kExpTableQ8[3] = {1.000000049e+00f, 5.000647913e-01f, 1.666429782e-01f};
+constexpr float kExpTableMagic = 12582912.0f;  // 1.5 * 2^23 rounds to an integer k in kf's low bits
+constexpr float kExpTableClamp = -87.0f;       // keeps k div N >= -126, a normal 2^(k/N)
+// Whether xsimd::fma fuses here (SSE2 has none: a multiply and an add, two roundings).
+#if defined(__FMA__) || defined(__AVX512F__) || defined(__ARM_FEATURE_FMA)
+constexpr bool kFusedFma = true;
+#else
+constexpr bool kFusedFma = false;
+#endif
 constexpr float kExpMagic = 12582912.0f + 127.0f;  // 1.5 * 2^23 rounds; + 127 pre-biases the exponent
 constexpr float kExpClamp = -87.5f;  // keeps k >= -126, so 2^k is a normal float
 
@@ -152,18 +172,41 @@ struct Kernels {
     scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));  // 2^k: the low bits of kf are k + 127
   }
 
-  // The cheaper exp inside sums (logsumexp's S): one-constant reduction and a degree-5 polynomial,
-  // 8 FMA-class operations per vector. Each term's relative error is <= 2.5 ulp + |k| * 2e-9; the terms
-  // with large |k| are below 2^-k, so S (>= 1) keeps a relative error under 2.5 ulp.
+  // The cheaper exp inside sums (logsumexp's S): a degree-5 polynomial, 8 FMA-class operations per
+  // vector, or with a register table (AVX-512: N = 16, AVX2: N = 8) a degree-3 one, 6 of them. One
+  // constant for ln 2 / N where the FMA fuses (SSE2: two). Each term's relative error is <= 2.5 ulp +
+  // |x| * 2.8e-9 (ln 2's float error); the terms with large |x| are below e^x, so S (>= 1) keeps a
+  // relative error under 2.5 ulp.
+  static constexpr std::size_t kExpN = simd::lookup_size<A>();
   [[gnu::always_inline]] static void exp_sum_parts(const F& x_in, F& p, F& scale) noexcept {
-    const F x = xsimd::max(F(kExpClamp), x_in);
-    const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
-    const F f = xsimd::fma(kf - F(kExpMagic), F(-kLn2), x);
-    F q = F(kExpSumQ[3]);
-    for (int i = 2; i >= 0; --i) q = xsimd::fma(q, f, F(kExpSumQ[i]));
-    q = xsimd::fma(q, f, F(1.0f));
-    p = xsimd::fma(q, f, F(1.0f));
-    scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));
+    if constexpr (kExpN != 0) {
+      static_assert(kExpN == 16 || kExpN == 8, "tables for N = 16 and 8");
+      constexpr const float* q = kExpN == 16 ? kExpTableQ16 : kExpTableQ8;
+      const F x = xsimd::max(F(kExpTableClamp), x_in);  // NaN passes (the second operand)
+      const F kf = xsimd::fma(x, F(kLog2e * kExpN), F(kExpTableMagic));
+      const F f = xsimd::fma(kf - F(kExpTableMagic), F(-kLn2 / kExpN), x);
+      p = xsimd::fma(xsimd::fma(xsimd::fma(F(q[2]), f, F(q[1])), f, F(q[0])), f, F(1.0f));
+      // k = N (k div N) + j: the table's entry j, with k << (23 - log2 N) adding k div N to its exponent
+      // (kf's bits are 0x4b400000 + k; the constant part shifts out).
+      const I kb = simd::as_int<A>(kf);
+      const I entry = simd::lookup<A>(kb, kExpN == 16 ? kExpTable16 : kExpTable8);
+      scale = simd::as_float<A>(entry + simd::shl<kExpN == 16 ? 19 : 20, A>(kb));
+    } else {
+      const F x = xsimd::max(F(kExpClamp), x_in);
+      const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
+      F f;
+      if constexpr (kFusedFma) {
+        f = xsimd::fma(kf - F(kExpMagic), F(-kLn2), x);
+      } else {  // k ln2 rounded to float would cost |x| * 2^-24 relative
+        const F k = kf - F(kExpMagic);
+        f = xsimd::fma(k, F(-kLn2Lo), xsimd::fma(k, F(-kLn2Hi), x));
+      }
+      F q = F(kExpSumQ[3]);
+      for (int i = 2; i >= 0; --i) q = xsimd::fma(q, f, F(kExpSumQ[i]));
+      q = xsimd::fma(q, f, F(1.0f));
+      p = xsimd::fma(q, f, F(1.0f));
+      scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));
+    }
   }
 
   static F exp_sum_term(const F& x) noexcept {
@@ -1319,6 +1362,12 @@ struct Kernels {
     if (i < n) simd::store_partial<A>(exp_core(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
   }
 
+  static void exp_sum_terms(const float* x, float* out, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) exp_sum_term(F::load_unaligned(x + i)).store_unaligned(out + i);
+    if (i < n) simd::store_partial<A>(exp_sum_term(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
+  }
+
   // Any NaN in the row (the cold check behind an infinite max).
   [[gnu::cold]] static bool has_nan(const Rows& row) noexcept {
     double count = 0.0;
@@ -1363,7 +1412,8 @@ constexpr KernelTable make_table(const char* name) noexcept {
                      &K::sparse_rows,
                      &K::categorical_rows,
                      &K::categorical_class_shares,
-                     &K::exp_nonpositive};
+                     &K::exp_nonpositive,
+                     &K::exp_sum_terms};
 }
 
 }  // namespace xent::detail::XENT_KERNEL_NS
