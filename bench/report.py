@@ -190,6 +190,16 @@ def p_table(res, t):
             ours, "xent fp32 (P1)", 0.8)
     t.check("P2", "sparse_logits_f16_2048x32768", res.find("P2", "sparse_logits_f16_2048x32768", "xent"),
             res.find("P3", "sparse_logits_f32_2048x32768", "xent"), "xent fp32 (P3)", 1.6)
+    # P2 from DRAM can show at most (float16 in cache) / (float32 from DRAM): when float32 streams at the
+    # plain sum's rate, that cap is below 1.6 unless float16 computes 1.6x faster than memory feeds float32.
+    f16_hot = res.find("P2", "sparse_logits_f16_256x32000", "xent")
+    f32_dram, sum_dram = res.find("P3", "sparse_logits_f32_2048x32768", "xent"), res.find(
+        "P3", "sparse_logits_f32_2048x32768", "sum")
+    if isinstance(f16_hot, float) and isinstance(f32_dram, float) and isinstance(sum_dram, float):
+        t.info("P2", "sparse_logits_f16_2048x32768", "cap: f16 in L2 %s / fp32 from DRAM %s = %.2fx "
+               "(fp32 streams %.1f GB/s, %.2fx the plain sum)" % (
+                   fmt_rate(f16_hot), fmt_rate(f32_dram), f16_hot / f32_dram, f32_dram * 4 / 1e9,
+                   f32_dram / sum_dram))
     # P3
     p3 = "sparse_logits_f32_2048x32768"
     t.check("P3", p3 + " (256 MiB)", res.find("P3", p3, "xent"), res.find("P3", p3, "sum"), "plain sum", 0.8)
