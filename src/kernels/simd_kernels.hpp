@@ -59,7 +59,7 @@ alignas(64) constexpr std::int32_t kExpTable8[8] = {0x3f800000, 0x3f7b95c2, 0x3f
 constexpr float kExpTableQ8[3] = {1.000000049e+00f, 5.000647913e-01f, 1.666429782e-01f};
 constexpr float kExpTableMagic = 12582912.0f;  // 1.5 * 2^23 rounds to an integer k in kf's low bits
 constexpr float kExpTableClamp = -87.0f;       // keeps k div N >= -126, a normal 2^(k/N)
-// Whether xsimd::fma fuses here (SSE2 has none: a multiply and an add, two roundings).
+// Whether simd::fma fuses here (SSE2 has none: a multiply and an add, two roundings).
 #if defined(__FMA__) || defined(__AVX512F__) || defined(__ARM_FEATURE_FMA)
 constexpr bool kFusedFma = true;
 #else
@@ -116,12 +116,12 @@ struct Kernels {
     for (std::size_t k = 0; k < N; ++k) r[k] = simd::as_float<A>((t[k] & I(0x007fffff)) + I(0x3f2aaaab)) - F(1.0f);
     // n ln2 + r first (off the critical path): with ln2 in one float its 1.9e-9 error is under 0.07
     // ulp of any result with n != 0 (those are at least 0.28 in magnitude); n = 0 leaves r exact.
-    for (std::size_t k = 0; k < N; ++k) h[k] = xsimd::fma(xsimd::to_float(simd::sra<23, A>(t[k])), F(kLn2), r[k]);
+    for (std::size_t k = 0; k < N; ++k) h[k] = simd::fma<A>(xsimd::to_float(simd::sra<23, A>(t[k])), F(kLn2), r[k]);
     // Horner: the fewest multiply-adds (the throughput limit).
-    for (std::size_t k = 0; k < N; ++k) p[k] = xsimd::fma(F(kLogP[6]), r[k], F(kLogP[5]));
+    for (std::size_t k = 0; k < N; ++k) p[k] = simd::fma<A>(F(kLogP[6]), r[k], F(kLogP[5]));
     for (int i = 4; i >= 0; --i)
-      for (std::size_t k = 0; k < N; ++k) p[k] = xsimd::fma(p[k], r[k], F(kLogP[i]));
-    for (std::size_t k = 0; k < N; ++k) v[k] = xsimd::fma(r[k] * r[k], p[k], h[k]);
+      for (std::size_t k = 0; k < N; ++k) p[k] = simd::fma<A>(p[k], r[k], F(kLogP[i]));
+    for (std::size_t k = 0; k < N; ++k) v[k] = simd::fma<A>(r[k] * r[k], p[k], h[k]);
   }
 
   [[gnu::always_inline]] static F log_core(const F& x) noexcept {
@@ -161,14 +161,14 @@ struct Kernels {
   // on [-87, 0]; below -87.5 (and -inf) the clamp gives a value under FLT_MIN; NaN passes.
   [[gnu::always_inline]] static void exp_parts(const F& x_in, F& p, F& scale) noexcept {
     const F x = xsimd::max(F(kExpClamp), x_in);  // operand order keeps NaN (x86 returns the second)
-    const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
+    const F kf = simd::fma<A>(x, F(kLog2e), F(kExpMagic));
     const F k = kf - F(kExpMagic);
-    F f = xsimd::fma(k, F(-kLn2Hi), x);
-    f = xsimd::fma(k, F(-kLn2Lo), f);
+    F f = simd::fma<A>(k, F(-kLn2Hi), x);
+    f = simd::fma<A>(k, F(-kLn2Lo), f);
     F q = F(kExpQ[4]);
-    for (int i = 3; i >= 0; --i) q = xsimd::fma(q, f, F(kExpQ[i]));
-    q = xsimd::fma(q, f, F(1.0f));
-    p = xsimd::fma(q, f, F(1.0f));                               // 1 + f (1 + f Q(f))
+    for (int i = 3; i >= 0; --i) q = simd::fma<A>(q, f, F(kExpQ[i]));
+    q = simd::fma<A>(q, f, F(1.0f));
+    p = simd::fma<A>(q, f, F(1.0f));                               // 1 + f (1 + f Q(f))
     scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));  // 2^k: the low bits of kf are k + 127
   }
 
@@ -183,9 +183,9 @@ struct Kernels {
       static_assert(kExpN == 16 || kExpN == 8, "tables for N = 16 and 8");
       constexpr const float* q = kExpN == 16 ? kExpTableQ16 : kExpTableQ8;
       const F x = xsimd::max(F(kExpTableClamp), x_in);  // NaN passes (the second operand)
-      const F kf = xsimd::fma(x, F(kLog2e * kExpN), F(kExpTableMagic));
-      const F f = xsimd::fma(kf - F(kExpTableMagic), F(-kLn2 / kExpN), x);
-      p = xsimd::fma(xsimd::fma(xsimd::fma(F(q[2]), f, F(q[1])), f, F(q[0])), f, F(1.0f));
+      const F kf = simd::fma<A>(x, F(kLog2e * kExpN), F(kExpTableMagic));
+      const F f = simd::fma<A>(kf - F(kExpTableMagic), F(-kLn2 / kExpN), x);
+      p = simd::fma<A>(simd::fma<A>(simd::fma<A>(F(q[2]), f, F(q[1])), f, F(q[0])), f, F(1.0f));
       // k = N (k div N) + j: the table's entry j, with k << (23 - log2 N) adding k div N to its exponent
       // (kf's bits are 0x4b400000 + k; the constant part shifts out).
       const I kb = simd::as_int<A>(kf);
@@ -193,18 +193,18 @@ struct Kernels {
       scale = simd::as_float<A>(entry + simd::shl<kExpN == 16 ? 19 : 20, A>(kb));
     } else {
       const F x = xsimd::max(F(kExpClamp), x_in);
-      const F kf = xsimd::fma(x, F(kLog2e), F(kExpMagic));
+      const F kf = simd::fma<A>(x, F(kLog2e), F(kExpMagic));
       F f;
       if constexpr (kFusedFma) {
-        f = xsimd::fma(kf - F(kExpMagic), F(-kLn2), x);
+        f = simd::fma<A>(kf - F(kExpMagic), F(-kLn2), x);
       } else {  // k ln2 rounded to float would cost |x| * 2^-24 relative
         const F k = kf - F(kExpMagic);
-        f = xsimd::fma(k, F(-kLn2Lo), xsimd::fma(k, F(-kLn2Hi), x));
+        f = simd::fma<A>(k, F(-kLn2Lo), simd::fma<A>(k, F(-kLn2Hi), x));
       }
       F q = F(kExpSumQ[3]);
-      for (int i = 2; i >= 0; --i) q = xsimd::fma(q, f, F(kExpSumQ[i]));
-      q = xsimd::fma(q, f, F(1.0f));
-      p = xsimd::fma(q, f, F(1.0f));
+      for (int i = 2; i >= 0; --i) q = simd::fma<A>(q, f, F(kExpSumQ[i]));
+      q = simd::fma<A>(q, f, F(1.0f));
+      p = simd::fma<A>(q, f, F(1.0f));
       scale = simd::as_float<A>(simd::shl<23, A>(simd::as_int<A>(kf)));
     }
   }
@@ -332,13 +332,13 @@ struct Kernels {
     unsigned since = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
       exp_sum_parts(src.load(i) - mv, e, scale);
-      a0 = xsimd::fma(e, scale, a0);
+      a0 = simd::fma<A>(e, scale, a0);
       exp_sum_parts(src.load(i + W) - mv, e, scale);
-      a1 = xsimd::fma(e, scale, a1);
+      a1 = simd::fma<A>(e, scale, a1);
       exp_sum_parts(src.load(i + 2 * W) - mv, e, scale);
-      a2 = xsimd::fma(e, scale, a2);
+      a2 = simd::fma<A>(e, scale, a2);
       exp_sum_parts(src.load(i + 3 * W) - mv, e, scale);
-      a3 = xsimd::fma(e, scale, a3);
+      a3 = simd::fma<A>(e, scale, a3);
       if (++since == 16) {
         total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
         a0 = a1 = a2 = a3 = F(0.0f);
@@ -347,7 +347,7 @@ struct Kernels {
     }
     for (; i + W <= n; i += W) {
       exp_sum_parts(src.load(i) - mv, e, scale);
-      a1 = xsimd::fma(e, scale, a1);
+      a1 = simd::fma<A>(e, scale, a1);
     }
     if (i < n) {
       exp_sum_parts(src.partial(i, n - i, -kInf) - mv, e, scale);
@@ -448,13 +448,13 @@ struct Kernels {
         const F bm = xsimd::max(xsimd::max(x0, x1), xsimd::max(x2, x3));
         if (__builtin_expect(xsimd::any(bm > m), 0)) rise(bm, m, ms, a0, a1, a2, a3);
         exp_sum_parts(x0 - ms, e, scale);
-        a0 = xsimd::fma(e, scale, a0);
+        a0 = simd::fma<A>(e, scale, a0);
         exp_sum_parts(x1 - ms, e, scale);
-        a1 = xsimd::fma(e, scale, a1);
+        a1 = simd::fma<A>(e, scale, a1);
         exp_sum_parts(x2 - ms, e, scale);
-        a2 = xsimd::fma(e, scale, a2);
+        a2 = simd::fma<A>(e, scale, a2);
         exp_sum_parts(x3 - ms, e, scale);
-        a3 = xsimd::fma(e, scale, a3);
+        a3 = simd::fma<A>(e, scale, a3);
       }
       for (; i < end; i += W) {  // the piece's last vectors (only in the row's last piece)
         const std::size_t len = end - i < W ? end - i : W;
@@ -920,7 +920,7 @@ struct Kernels {
           k_n,
           [&](std::size_t k) {
             const F z = x.template at<kFast>(k) - m;
-            const F tk = xsimd::fma(t.template at<kFast>(k), scale, offset);
+            const F tk = simd::fma<A>(t.template at<kFast>(k), scale, offset);
             s.add(exp_sum_term(z));
             tsum.add(tk);
             acc.add(tk * z);
@@ -941,7 +941,7 @@ struct Kernels {
         k_n,
         [&](std::size_t k) {
           const F q = clip(x.template at<kFast>(k) / total);
-          acc.add(xsimd::fma(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+          acc.add(simd::fma<A>(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
         },
         [&] { acc.flush(); });
     return F(0.0f) - acc.result();
@@ -1085,10 +1085,10 @@ struct Kernels {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = q.vec(i) - mb[i];
-          const F tk = xsimd::fma(u.vec(i), scale, offset);
+          const F tk = simd::fma<A>(u.vec(i), scale, offset);
           s[i] += exp_sum_term(z);
           ts[i] += tk;
-          acc[i] = xsimd::fma(tk, z, acc[i]);
+          acc[i] = simd::fma<A>(tk, z, acc[i]);
         }
       }
       if (c < k_n) {
@@ -1098,7 +1098,7 @@ struct Kernels {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = q.vec(i) - mb[i];
-          const F tk = xsimd::fma(u.vec(i), scale, offset);
+          const F tk = simd::fma<A>(u.vec(i), scale, offset);
           s[i] += xsimd::select(real, exp_sum_term(z), F(0.0f));
           ts[i] += xsimd::select(real, tk, F(0.0f));
           acc[i] += xsimd::select(real, tk * z, F(0.0f));
@@ -1131,8 +1131,8 @@ struct Kernels {
       const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = xsimd::fma(u.vec(i), scale, offset);
-        acc[i] = xsimd::fma(tk, log_core(clip(q.vec(i) * ib[i])), acc[i]);
+        const F tk = simd::fma<A>(u.vec(i), scale, offset);
+        acc[i] = simd::fma<A>(tk, log_core(clip(q.vec(i) * ib[i])), acc[i]);
       }
     }
     if (c < k_n) {
@@ -1141,7 +1141,7 @@ struct Kernels {
       const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = xsimd::fma(u.vec(i), scale, offset);
+        const F tk = simd::fma<A>(u.vec(i), scale, offset);
         acc[i] += xsimd::select(real, tk * log_core(clip(q.vec(i) * ib[i])), F(0.0f));
       }
     }
@@ -1213,10 +1213,10 @@ struct Kernels {
       const float* ahead = i + 8 * W <= n ? p + i + 4 * W : p;  // unconditional: q stays in registers
       for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(ahead + k * W) / total);
       log_core_n(v);
-      tl0 = xsimd::fma(F::load_unaligned(t + i), v[0], tl0);
-      tl1 = xsimd::fma(F::load_unaligned(t + i + W), v[1], tl1);
-      tl0 = xsimd::fma(F::load_unaligned(t + i + 2 * W), v[2], tl0);
-      tl1 = xsimd::fma(F::load_unaligned(t + i + 3 * W), v[3], tl1);
+      tl0 = simd::fma<A>(F::load_unaligned(t + i), v[0], tl0);
+      tl1 = simd::fma<A>(F::load_unaligned(t + i + W), v[1], tl1);
+      tl0 = simd::fma<A>(F::load_unaligned(t + i + 2 * W), v[2], tl0);
+      tl1 = simd::fma<A>(F::load_unaligned(t + i + 3 * W), v[3], tl1);
       l0 += (v[0] + v[1]) + (v[2] + v[3]);
       if (with_next) {
         s0 += (F::load_unaligned(next + i) + F::load_unaligned(next + i + W)) +
@@ -1242,7 +1242,7 @@ struct Kernels {
       log_core_n(v);
       for (std::size_t k = 0; k < 4; ++k) {
         const std::size_t at = i + k * W, left = at < n ? n - at : 0;
-        tl0 = xsimd::fma(tv[k], v[k], tl0);  // padding: t = 0
+        tl0 = simd::fma<A>(tv[k], v[k], tl0);  // padding: t = 0
         l0 += left >= W ? v[k] : tail_mask_zero(v[k], left);
       }
     }
