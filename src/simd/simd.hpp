@@ -392,38 +392,29 @@ inline vf<A> block_broadcast(const vf<A>& v) noexcept {
 
 // A table in one register, indexed by the low bits of each lane (vpermd): 16 int32 entries on
 // AVX-512, 8 on AVX2. lookup_size<A>() is 0 where no single instruction does it (SSE2, NEON,
-// generic); callers then take another path. The table is 64-byte aligned.
-template <class A>
-constexpr std::size_t lookup_size(xsimd::generic) noexcept {
-  return 0;
-}
-#if defined(__AVX2__)
-template <class A>
-constexpr std::size_t lookup_size(xsimd::avx2) noexcept {
-  return 8;
-}
-template <class A>
-inline vi<A> lookup(const vi<A>& idx, const std::int32_t* table, xsimd::avx2) noexcept {
-  return _mm256_permutevar8x32_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(table)), idx);
-}
-#endif
-#if defined(__AVX512F__)
-template <class A>
-constexpr std::size_t lookup_size(xsimd::avx512f) noexcept {
-  return 16;
-}
-template <class A>
-inline vi<A> lookup(const vi<A>& idx, const std::int32_t* table, xsimd::avx512f) noexcept {
-  return _mm512_permutexvar_epi32(idx, _mm512_load_si512(table));
-}
-#endif
+// generic); callers then take another path and never call lookup. The table is 64-byte aligned.
 template <class A>
 constexpr std::size_t lookup_size() noexcept {
-  return lookup_size<A>(A{});
+#if defined(__AVX512F__)
+  if (vi<A>::size == 16) return 16;
+#endif
+#if defined(__AVX2__)
+  if (vi<A>::size == 8) return 8;
+#endif
+  return 0;
 }
 template <class A>
 inline vi<A> lookup(const vi<A>& idx, const std::int32_t* table) noexcept {
-  return lookup<A>(idx, table, A{});
+  static_assert(lookup_size<A>() != 0, "no register lookup on this architecture");
+#if defined(__AVX512F__)
+  if constexpr (vi<A>::size == 16) return _mm512_permutexvar_epi32(idx, _mm512_load_si512(table));
+#endif
+#if defined(__AVX2__)
+  if constexpr (vi<A>::size == 8) {
+    return _mm256_permutevar8x32_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(table)), idx);
+  }
+#endif
+  return idx;  // unreachable (the assertion above)
 }
 
 }  // namespace xent::simd
