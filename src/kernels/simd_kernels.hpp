@@ -1,6 +1,7 @@
 // The SIMD kernels, written once over an xsimd arch tag A and compiled per ISA: each isa_*.cpp
 // defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
-// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1.
+// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1;
+// AVX-512: a 32-entry table (vgetmantps/vgetexpps, permutes), |r| < 1/32, r Q3(r): measured 1.59 ulp, exact 0 at 1.
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97); inside sums a degree-5, one-constant variant (2.1 ulp measured on
 // [-3, 0], plus |k| * 2e-9 relative for 2^k-sized terms: negligible in S >= 1).
@@ -131,6 +132,7 @@ struct Kernels {
 
   // log_core_n by the 32-entry table (AVX-512): 11 vector operations instead of 16. Roundings: r
   // (none next to 1), e kLn2 + logc (exact for e = -1 or 0 next to 1), r Q's, and the last FMA.
+  // Also exact for positive subnormals (vgetmantps/vgetexpps normalize them).
   template <std::size_t N>
   [[gnu::always_inline]] static void log_table_n(F (&v)[N]) noexcept {
     const F invc0 = F::load_aligned(kLogTableInvC), invc1 = F::load_aligned(kLogTableInvC + 16);
@@ -1346,16 +1348,41 @@ struct Kernels {
     return i;
   }
 
-  static void log(const float* x, float* out, std::size_t n) noexcept {
+  // The table log over any floats (AVX-512): positive subnormals are exact inputs there and
+  // log_lookup_fixup sets the other special lanes, so no lane needs the cold branch.
+  [[gnu::noinline]] static void log_table_all(const float* x, float* out, std::size_t n) noexcept {
     std::size_t i = 0;
-    for (;;) {
-      i = log_normal_blocks(x, out, i, n);
-      if (i + 4 * W > n) break;
-      for (std::size_t j = i; j < i + 4 * W; j += W) log_special(F::load_unaligned(x + j)).store_unaligned(out + j);
-      i += 4 * W;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      F v[4], in[4];
+      for (std::size_t k = 0; k < 4; ++k) v[k] = in[k] = F::load_unaligned(x + i + k * W);
+      prefetch_lines<4096>(x + i, 4 * W * sizeof(float));  // as in log_normal_blocks
+      prefetch_lines<4096, 1>(out + i, 4 * W * sizeof(float));
+      log_table_n(v);
+      for (std::size_t k = 0; k < 4; ++k) simd::log_lookup_fixup<A>(v[k], in[k]).store_unaligned(out + i + k * W);
     }
-    for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
-    if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
+    for (; i < n; i += W) {
+      const std::size_t left = n - i < W ? n - i : W;
+      const F in = simd::load_partial<A>(x + i, left, 1.0f);
+      F v[1] = {in};
+      log_table_n(v);
+      simd::store_partial<A>(simd::log_lookup_fixup<A>(v[0], in), out + i, left);
+    }
+  }
+
+  static void log(const float* x, float* out, std::size_t n) noexcept {
+    if constexpr (simd::kHasLogLookup<A>) {
+      log_table_all(x, out, n);
+    } else {
+      std::size_t i = 0;
+      for (;;) {
+        i = log_normal_blocks(x, out, i, n);
+        if (i + 4 * W > n) break;
+        for (std::size_t j = i; j < i + 4 * W; j += W) log_special(F::load_unaligned(x + j)).store_unaligned(out + j);
+        i += 4 * W;
+      }
+      for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
+      if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
+    }
   }
 
   static void exp_nonpositive(const float* x, float* out, std::size_t n) noexcept {

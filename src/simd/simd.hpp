@@ -393,6 +393,8 @@ template <class A>
 void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept;
 template <class A>
 vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept;
+template <class A>
+vf<A> log_lookup_fixup(const vf<A>& y, const vf<A>& x) noexcept;
 #if defined(__AVX512F__)
 // x = 2^e m, m in [1, 2): e = floor(log2 x) as a float, and z = m or m / 2, in [3/4, 3/2). For
 // positive normal x only (both are exact there).
@@ -406,6 +408,15 @@ inline void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept {
 template <class A>
 inline vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept {
   return _mm512_permutex2var_ps(lo, idx, hi);
+}
+
+// y where x is positive (normal or subnormal: vgetmantps/vgetexpps take both), else log's special
+// value by x's class (vfixupimmps, one instruction): +-0 -> -inf, negative or -inf -> NaN,
+// +inf -> +inf, NaN -> x quieted. The response nibbles, class 7 (positive) down to 0 (QNaN):
+// keep, NaN, +inf, NaN, -inf, keep (+1), quiet x, quiet x.
+template <class A>
+inline vf<A> log_lookup_fixup(const vf<A>& y, const vf<A>& x) noexcept {
+  return _mm512_fixupimm_ps(y, x, _mm512_set1_epi32(0x03530422), 0);
 }
 #endif
 
