@@ -19,7 +19,7 @@ Q is fitted by Lawson's iteration (weighted least squares -> minimax) for the er
 k = 0 result (the smallest results, so the strictest case; any other k adds at least ln2 - 0.29).
 Needs mpmath (pip install mpmath or apt-get install python3-mpmath).
 
-  python3 tools/gen_log_table.py      # about ten seconds
+  python3 tools/gen_log_table.py      # about half a minute
 
 Check the result with the exhaustive test (tests/test_kernels_math.cpp, XENT_EXHAUSTIVE_TESTS).
 """

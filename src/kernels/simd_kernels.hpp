@@ -132,7 +132,8 @@ struct Kernels {
 
   // log_core_n by the 32-entry table (AVX-512): 11 vector operations instead of 16. Roundings: r
   // (none next to 1), e kLn2 + logc (exact for e = -1 or 0 next to 1), r Q's, and the last FMA.
-  // Also exact for positive subnormals (vgetmantps/vgetexpps normalize them).
+  // Also exact for positive subnormals (vgetmantps/vgetexpps normalize them). Fused multiply-adds
+  // by intrinsic (log_lookup_fma): unfused, r = z invc - 1 alone would cost up to 30 ulp.
   template <std::size_t N>
   [[gnu::always_inline]] static void log_table_n(F (&v)[N]) noexcept {
     const F invc0 = F::load_aligned(kLogTableInvC), invc1 = F::load_aligned(kLogTableInvC + 16);
@@ -142,13 +143,13 @@ struct Kernels {
       F z, e;
       simd::log_lookup_split<A>(v[k], z, e);
       const I j = simd::sra<18, A>(simd::as_int<A>(z));
-      r[k] = xsimd::fma(z, simd::log_lookup32<A>(j, invc0, invc1), F(-1.0f));
-      h[k] = xsimd::fma(e, F(kLn2), simd::log_lookup32<A>(j, logc0, logc1));
+      r[k] = simd::log_lookup_fma<A>(z, simd::log_lookup32<A>(j, invc0, invc1), F(-1.0f));
+      h[k] = simd::log_lookup_fma<A>(e, F(kLn2), simd::log_lookup32<A>(j, logc0, logc1));
     }
-    for (std::size_t k = 0; k < N; ++k) q[k] = xsimd::fma(F(kLogTableQ[2]), r[k], F(kLogTableQ[1]));
-    for (std::size_t k = 0; k < N; ++k) q[k] = xsimd::fma(q[k], r[k], F(kLogTableQ[0]));
-    for (std::size_t k = 0; k < N; ++k) q[k] = xsimd::fma(q[k], r[k], F(1.0f));
-    for (std::size_t k = 0; k < N; ++k) v[k] = xsimd::fma(r[k], q[k], h[k]);
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::log_lookup_fma<A>(F(kLogTableQ[2]), r[k], F(kLogTableQ[1]));
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::log_lookup_fma<A>(q[k], r[k], F(kLogTableQ[0]));
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::log_lookup_fma<A>(q[k], r[k], F(1.0f));
+    for (std::size_t k = 0; k < N; ++k) v[k] = simd::log_lookup_fma<A>(r[k], q[k], h[k]);
   }
 
   [[gnu::always_inline]] static F log_core(const F& x) noexcept {

@@ -395,9 +395,11 @@ template <class A>
 vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept;
 template <class A>
 vf<A> log_lookup_fixup(const vf<A>& y, const vf<A>& x) noexcept;
+template <class A>
+vf<A> log_lookup_fma(const vf<A>& x, const vf<A>& y, const vf<A>& z) noexcept;
 #if defined(__AVX512F__)
-// x = 2^e m, m in [1, 2): e = floor(log2 x) as a float, and z = m or m / 2, in [3/4, 3/2). For
-// positive normal x only (both are exact there).
+// x = 2^e m, m in [1, 2): e = floor(log2 x) as a float, and z = m or m / 2, in [3/4, 3/2). Both
+// exact for every positive x, subnormals included (unless DAZ is set: then they are zeros).
 template <class A>
 inline void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept {
   z = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
@@ -408,6 +410,13 @@ inline void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept {
 template <class A>
 inline vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept {
   return _mm512_permutex2var_ps(lo, idx, hi);
+}
+
+// x y + z with one rounding, always: xsimd 8.1 has no AVX-512 fma and writes x * y + z, which GCC
+// fuses only when it sees fit (not in sanitizer builds), and r = z invc - 1 needs the single rounding.
+template <class A>
+inline vf<A> log_lookup_fma(const vf<A>& x, const vf<A>& y, const vf<A>& z) noexcept {
+  return _mm512_fmadd_ps(x, y, z);
 }
 
 // y where x is positive (normal or subnormal: vgetmantps/vgetexpps take both), else log's special
