@@ -196,6 +196,35 @@ TEST_CASE("log: max 3.5 ulp over every positive normal float (exhaustive on the 
   CHECK(worst <= kLogUlp);
 }
 
+TEST_CASE("log: the table's interval edges, both sides of 1, and negative tiny inputs") {
+  // The AVX-512 log picks one of 32 entries by bits 18..22 of x's mantissa, with z = x / 2^k in
+  // [3/4, 3/2): every entry edge (and the ends 3/4 and 3/2), +-4 floats, over a range of binades.
+  std::vector<float> x;
+  for (int e : {-125, -64, -2, -1, 0, 1, 2, 64, 126}) {
+    for (std::uint32_t j = 0; j <= 32; ++j) {
+      // Edge j of z: 1 + j/32 for j <= 16 (z >= 1), else 1/2 + j/64 (z < 1).
+      const float z = j <= 16 ? 1.0f + static_cast<float>(j) / 32.0f : 0.5f + static_cast<float>(j) / 64.0f;
+      const std::uint32_t b = bits_of(std::ldexp(z, e));
+      for (std::uint32_t d = b - 4; d <= b + 4; ++d) x.push_back(float_of(d));
+    }
+  }
+  float worst_x = 0;
+  const double worst = max_log_ulp(x, &worst_x);
+  CAPTURE(worst_x);
+  CHECK(worst <= kLogUlp);
+  // Around 1 the result is relative to itself on both sides (not to a table entry's log).
+  const float near_one[] = {1.0f, float_of(bits_of(1.0f) - 1), float_of(bits_of(1.0f) + 1), 0.9921875f, 1.015625f};
+  float out[5];
+  kernels().log(near_one, out, 5);
+  CHECK(bits_of(out[0]) == 0u);
+  for (int i = 1; i < 5; ++i) CHECK(ulp_error(out[i], std::log(static_cast<double>(near_one[i]))) <= kLogUlp);
+  // Negative values of every size (subnormal, smallest normal, -1, -max) are NaN.
+  const float neg[] = {-std::numeric_limits<float>::denorm_min(), -0x1p-126f, -1.0f, -std::numeric_limits<float>::max()};
+  float neg_out[4];
+  kernels().log(neg, neg_out, 4);
+  for (float v : neg_out) CHECK(std::isnan(v));
+}
+
 namespace {
 
 using ExpKernel = void (*)(const float*, float*, std::size_t) noexcept;

@@ -1,6 +1,7 @@
 // The SIMD kernels, written once over an xsimd arch tag A and compiled per ISA: each isa_*.cpp
 // defines XENT_KERNEL_NS and includes this file, so every helper lives in that ISA's namespace (ODR).
-// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1.
+// log: division-free, 1+r in [2/3, 4/3), r + r^2 P6(r) by Horner: max 3.5 ulp (measured 3.27, SSE2 3.47), exact 0 at 1;
+// AVX-512: a 32-entry table (vgetmantps/vgetexpps, permutes), |r| < 1/32, r Q3(r): measured 1.59 ulp, exact 0 at 1.
 // exp (x <= 0): magic-bias rounding, degree-6 polynomial, 2^k by an integer shift: max 2 ulp on
 // [-87, 0] (measured 0.97). Inside sums a cheaper one: 2^(k/16) (AVX-512) or 2^(k/8) (AVX2) from a
 // register table times a degree-3 polynomial, else degree 5: max 2.5 ulp + |x| * 2.8e-9 relative
@@ -39,6 +40,27 @@ constexpr float kLn2Lo = -2.12194440e-4f;
 // (tools/fit_log.py): 2.6 ulp before rounding. Degree 5 would be 19 ulp; degree 7 costs one more FMA.
 constexpr float kLogP[7] = {-4.999992014e-01f, 3.333642420e-01f, -2.500907929e-01f, 1.982825862e-01f,
                             -1.639090217e-01f, 1.692263850e-01f, -1.552951792e-01f};
+// The AVX-512 log's table (tools/gen_log_table.py): x = 2^e m (m in [1, 2)), z = m or m / 2 in
+// [3/4, 3/2) (vgetexpps, vgetmantps), and bits 18..22 of z pick entry j: invc ~ 1 / (middle of z's
+// interval j, 1/32 wide above 1, 1/64 below), logc = -log(invc) (+ kLn2 where z < 1), each within
+// 2^-11 ulp of its float (invc searched for it). Entries 0 and 31 hold the z just above and just
+// below 1: invc = 1, logc = 0 and kLn2. Then r = z invc - 1 in [-1/64, 1/32) and
+// log(1 + r) = r Q(r), Q = 1 + c0 r + c1 r^2 + c2 r^3 (0.12 ulp of the result before rounding).
+alignas(64) constexpr float kLogTableInvC[32] = {
+    1.000000000e+00f, 9.552043080e-01f, 9.275087118e-01f, 9.015070796e-01f, 8.768798113e-01f, 8.534204960e-01f,
+    8.311185241e-01f, 8.100588918e-01f, 7.902936935e-01f, 7.711816430e-01f, 7.530797720e-01f, 7.354063988e-01f,
+    7.190330029e-01f, 7.031499147e-01f, 6.882533431e-01f, 6.738138199e-01f, 1.319911599e+00f, 1.292992949e+00f,
+    1.267663717e+00f, 1.242959023e+00f, 1.218688965e+00f, 1.196650624e+00f, 1.174646616e+00f, 1.152884483e+00f,
+    1.132776499e+00f, 1.113232136e+00f, 1.093877554e+00f, 1.076010466e+00f, 1.057578325e+00f, 1.040357590e+00f,
+    1.023729205e+00f, 1.000000000e+00f};
+alignas(64) constexpr float kLogTableLogC[32] = {
+    0.000000000e+00f, 4.583002627e-02f, 7.525309175e-02f, 1.036873832e-01f, 1.313853413e-01f, 1.585028917e-01f,
+    1.849828660e-01f, 2.106483281e-01f, 2.353506386e-01f, 2.598313391e-01f, 2.835841179e-01f, 3.073320091e-01f,
+    3.298480213e-01f, 3.521851599e-01f, 3.735982776e-01f, 3.948014379e-01f, 4.155824184e-01f, 4.361875355e-01f,
+    4.559715688e-01f, 4.756523371e-01f, 4.953715205e-01f, 5.136206746e-01f, 5.321798325e-01f, 5.508801341e-01f,
+    5.684754848e-01f, 5.858795643e-01f, 6.034184098e-01f, 6.198869944e-01f, 6.371654868e-01f, 6.535826921e-01f,
+    6.696951389e-01f, 6.931471825e-01f};
+constexpr float kLogTableQ[3] = {-5.000011325e-01f, 3.333690763e-01f, -2.441396564e-01f};
 // exp(f) = 1 + f + f^2 Q(f) on |f| <= ln2/2: Q of degree 4, fitted for ulp error (0.04 ulp). A
 // degree-3 Q (a degree-5 polynomial) fits to 1.35 ulp and measured 2.3 ulp after rounding: over the bound.
 constexpr float kExpQ[5] = {4.999999001e-01f, 1.666651926e-01f, 4.166908701e-02f, 8.368847768e-03f,
@@ -109,6 +131,10 @@ struct Kernels {
   // order: Horner's chain is long, and the out-of-order window then always holds work from all N.
   template <std::size_t N>
   [[gnu::always_inline]] static void log_core_n(F (&v)[N]) noexcept {
+    if constexpr (simd::kHasLogLookup<A>) {
+      log_table_n(v);
+      return;
+    }
     I t[N];
     F r[N], h[N], p[N];
     for (std::size_t k = 0; k < N; ++k) t[k] = simd::as_int<A>(v[k]) - I(0x3f2aaaab);  // bits of 2/3
@@ -122,6 +148,28 @@ struct Kernels {
     for (int i = 4; i >= 0; --i)
       for (std::size_t k = 0; k < N; ++k) p[k] = simd::fma<A>(p[k], r[k], F(kLogP[i]));
     for (std::size_t k = 0; k < N; ++k) v[k] = simd::fma<A>(r[k] * r[k], p[k], h[k]);
+  }
+
+  // log_core_n by the 32-entry table (AVX-512): 11 vector operations instead of 16. Roundings: r
+  // (none next to 1), e kLn2 + logc (exact for e = -1 or 0 next to 1), r Q's, and the last FMA.
+  // Also exact for positive subnormals (vgetmantps/vgetexpps normalize them). Fused multiply-adds
+  // always (simd::fma): unfused, r = z invc - 1 alone would cost up to 30 ulp.
+  template <std::size_t N>
+  [[gnu::always_inline]] static void log_table_n(F (&v)[N]) noexcept {
+    const F invc0 = F::load_aligned(kLogTableInvC), invc1 = F::load_aligned(kLogTableInvC + 16);
+    const F logc0 = F::load_aligned(kLogTableLogC), logc1 = F::load_aligned(kLogTableLogC + 16);
+    F r[N], h[N], q[N];
+    for (std::size_t k = 0; k < N; ++k) {
+      F z, e;
+      simd::log_lookup_split<A>(v[k], z, e);
+      const I j = simd::sra<18, A>(simd::as_int<A>(z));
+      r[k] = simd::fma<A>(z, simd::log_lookup32<A>(j, invc0, invc1), F(-1.0f));
+      h[k] = simd::fma<A>(e, F(kLn2), simd::log_lookup32<A>(j, logc0, logc1));
+    }
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::fma<A>(F(kLogTableQ[2]), r[k], F(kLogTableQ[1]));
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::fma<A>(q[k], r[k], F(kLogTableQ[0]));
+    for (std::size_t k = 0; k < N; ++k) q[k] = simd::fma<A>(q[k], r[k], F(1.0f));
+    for (std::size_t k = 0; k < N; ++k) v[k] = simd::fma<A>(r[k], q[k], h[k]);
   }
 
   [[gnu::always_inline]] static F log_core(const F& x) noexcept {
@@ -1344,16 +1392,41 @@ struct Kernels {
     return i;
   }
 
-  static void log(const float* x, float* out, std::size_t n) noexcept {
+  // The table log over any floats (AVX-512): positive subnormals are exact inputs there and
+  // log_lookup_fixup sets the other special lanes, so no lane needs the cold branch.
+  [[gnu::noinline]] static void log_table_all(const float* x, float* out, std::size_t n) noexcept {
     std::size_t i = 0;
-    for (;;) {
-      i = log_normal_blocks(x, out, i, n);
-      if (i + 4 * W > n) break;
-      for (std::size_t j = i; j < i + 4 * W; j += W) log_special(F::load_unaligned(x + j)).store_unaligned(out + j);
-      i += 4 * W;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      F v[4], in[4];
+      for (std::size_t k = 0; k < 4; ++k) v[k] = in[k] = F::load_unaligned(x + i + k * W);
+      prefetch_lines<4096>(x + i, 4 * W * sizeof(float));  // as in log_normal_blocks
+      prefetch_lines<4096, 1>(out + i, 4 * W * sizeof(float));
+      log_table_n(v);
+      for (std::size_t k = 0; k < 4; ++k) simd::log_lookup_fixup<A>(v[k], in[k]).store_unaligned(out + i + k * W);
     }
-    for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
-    if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
+    for (; i < n; i += W) {
+      const std::size_t left = n - i < W ? n - i : W;
+      const F in = simd::load_partial<A>(x + i, left, 1.0f);
+      F v[1] = {in};
+      log_table_n(v);
+      simd::store_partial<A>(simd::log_lookup_fixup<A>(v[0], in), out + i, left);
+    }
+  }
+
+  static void log(const float* x, float* out, std::size_t n) noexcept {
+    if constexpr (simd::kHasLogLookup<A>) {
+      log_table_all(x, out, n);
+    } else {
+      std::size_t i = 0;
+      for (;;) {
+        i = log_normal_blocks(x, out, i, n);
+        if (i + 4 * W > n) break;
+        for (std::size_t j = i; j < i + 4 * W; j += W) log_special(F::load_unaligned(x + j)).store_unaligned(out + j);
+        i += 4 * W;
+      }
+      for (; i + W <= n; i += W) log_any(F::load_unaligned(x + i)).store_unaligned(out + i);
+      if (i < n) simd::store_partial<A>(log_any(simd::load_partial<A>(x + i, n - i, 1.0f)), out + i, n - i);
+    }
   }
 
   static void exp_nonpositive(const float* x, float* out, std::size_t n) noexcept {

@@ -417,4 +417,49 @@ inline vi<A> lookup(const vi<A>& idx, const std::int32_t* table) noexcept {
   return idx;  // unreachable (the assertion above)
 }
 
+// ---- the table log's reduction and lookups (AVX-512 only) -----------------------------------
+// Where vgetmantps/vgetexpps and a two-register permute exist, the log reads a 32-entry table;
+// elsewhere it keeps its polynomial (AVX2 would need 4 permutes and blends per lookup and the
+// exponent by hand: no fewer operations than the polynomial).
+template <class A>
+constexpr bool kHasLogLookup =
+#if defined(__AVX512F__)
+    vf<A>::size == 16;
+#else
+    false;
+#endif
+
+// Declared everywhere (the kernels name them in an `if constexpr (kHasLogLookup<A>)` branch), defined
+// for AVX-512 only.
+template <class A>
+void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept;
+template <class A>
+vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept;
+template <class A>
+vf<A> log_lookup_fixup(const vf<A>& y, const vf<A>& x) noexcept;
+#if defined(__AVX512F__)
+// x = 2^e m, m in [1, 2): e = floor(log2 x) as a float, and z = m or m / 2, in [3/4, 3/2). Both
+// exact for every positive x, subnormals included (unless DAZ is set: then they are zeros).
+template <class A>
+inline void log_lookup_split(const vf<A>& x, vf<A>& z, vf<A>& e) noexcept {
+  z = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+  e = _mm512_getexp_ps(x);
+}
+
+// Entry (idx mod 32) of the 32 floats lo (entries 0..15) and hi (16..31); bits 5..31 of idx are ignored.
+template <class A>
+inline vf<A> log_lookup32(const vi<A>& idx, const vf<A>& lo, const vf<A>& hi) noexcept {
+  return _mm512_permutex2var_ps(lo, idx, hi);
+}
+
+// y where x is positive (normal or subnormal: vgetmantps/vgetexpps take both), else log's special
+// value by x's class (vfixupimmps, one instruction): +-0 -> -inf, negative or -inf -> NaN,
+// +inf -> +inf, NaN -> x quieted. The response nibbles, class 7 (positive) down to 0 (QNaN):
+// keep, NaN, +inf, NaN, -inf, keep (+1), quiet x, quiet x.
+template <class A>
+inline vf<A> log_lookup_fixup(const vf<A>& y, const vf<A>& x) noexcept {
+  return _mm512_fixupimm_ps(y, x, _mm512_set1_epi32(0x03530422), 0);
+}
+#endif
+
 }  // namespace xent::simd
