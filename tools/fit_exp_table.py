@@ -5,7 +5,7 @@ exp(x) = 2^(k/N) * p(f), k = round(x N / ln2), f = x - k ln2/N in [-ln2/2N, ln2/
 2^(j/N), j = k mod N, rounded to the nearest float, stored as its bits minus j << (23 - log2 N): adding
 k << (23 - log2 N) then puts k div N into the exponent and cancels j (see exp_sum_parts).
 p(f) = 1 + f q(f), q fitted minimax in the relative error of p (Lawson's iteration on Chebyshev points,
-as in tools/fit_log.py). Needs mpmath.
+tools/minimax.py). Needs mpmath.
 
   python3 tools/fit_exp_table.py N degree      # the kernels use N=32 degree 2 (AVX-512), N=8 degree 3 (AVX2)
 """
@@ -13,6 +13,8 @@ import struct
 import sys
 
 import mpmath as mp
+
+from minimax import chebyshev_points, lawson
 
 mp.mp.dps = 30
 
@@ -30,28 +32,13 @@ def table(n):
     return out
 
 
-def fit(n, deg, npts=600, iters=60):
+def fit(n, deg, npts=600):
     a = mp.log(2) / (2 * n) * (1 + mp.mpf("1e-4"))  # the rounding of k widens the range a little
-    pts = [-a + 2 * a * (1 - mp.cos(mp.pi * (i + 0.5) / npts)) / 2 for i in range(npts)]
-    pts = [p for p in pts if abs(p) > 1e-12]
+    pts = [p for p in chebyshev_points(-a, a, npts) if abs(p) > 1e-12]
     gs = [(mp.exp(p) - 1) / p for p in pts]      # q's target
     ws = [p / mp.exp(p) for p in pts]            # relative error of p = f (q - g) / e^f
-    rows = [[(p / a) ** k for k in range(deg)] for p in pts]
-    lw = [mp.mpf(1) / len(pts)] * len(pts)
-    for _ in range(iters):
-        m = mp.zeros(deg, deg)
-        v = mp.zeros(deg, 1)
-        for row, gv, w, l in zip(rows, gs, ws, lw):
-            ww = l * w * w
-            for i in range(deg):
-                v[i] += ww * row[i] * gv
-                for j in range(deg):
-                    m[i, j] += ww * row[i] * row[j]
-        c = mp.lu_solve(m, v)
-        errs = [w * (mp.fsum(c[k] * row[k] for k in range(deg)) - gv) for row, gv, w in zip(rows, gs, ws)]
-        s = mp.fsum(l * abs(e) for l, e in zip(lw, errs))
-        lw = [l * abs(e) / s for l, e in zip(lw, errs)]
-    return [c[k] / a ** k for k in range(deg)], max(abs(e) for e in errs)
+    c, worst = lawson([[(p / a) ** k for k in range(deg)] for p in pts], gs, ws)
+    return [c[k] / a ** k for k in range(deg)], worst
 
 
 def main():

@@ -28,6 +28,8 @@ import struct
 
 import mpmath as mp
 
+from minimax import lawson
+
 mp.mp.dps = 40
 N = 32
 LN2F = struct.unpack("<f", struct.pack("<f", math.log(2)))[0]  # kLn2
@@ -89,24 +91,10 @@ def fit(table, deg=3, per=200, iters=60):
             ws.append(r**2 / ulp(logc + mp.log1p(r)))
     scale = 32  # basis in 32 r: better conditioned
     n = deg
-    rows = [[(scale * p)**k for k in range(n)] for p in pts]
-    lw = [mp.mpf(1) / len(pts)] * len(pts)
-    for _ in range(iters):
-        m = mp.zeros(n, n)
-        v = mp.zeros(n, 1)
-        for row, gv, w, l in zip(rows, gs, ws, lw):
-            ww = l * w * w
-            for i in range(n):
-                v[i] += ww * row[i] * gv
-                for k in range(n):
-                    m[i, k] += ww * row[i] * row[k]
-        c = mp.lu_solve(m, v)
-        errs = [w * (mp.fsum(c[k] * row[k] for k in range(n)) - gv) for row, gv, w in zip(rows, gs, ws)]
-        s = mp.fsum(l * abs(e) for l, e in zip(lw, errs))
-        lw = [l * abs(e) / s for l, e in zip(lw, errs)]
+    c, worst = lawson([[(scale * p)**k for k in range(n)] for p in pts], gs, ws, iters)
     coef = [c[k] * mp.mpf(scale)**k for k in range(n)]
     rmax = max(abs(p) for p in pts)
-    return coef, max(abs(e) for e in errs), rmax
+    return coef, worst, rmax
 
 
 def main():
