@@ -98,6 +98,8 @@ void register_targets() {
   // P2: the same from fp16 logits, in cache and from a 128 MiB fp16 buffer (P3's 64M logits).
   add("P2", Kind::sparse_logits_f16, 256, 32000, kNone, false, false, true, false);
   add("P2", Kind::sparse_logits_f16, 2048, 32768, kNone, false, false, true, false);
+  // For the report's diagnosis of P2 from DRAM (no target): fp16 rows hot in L2 (4 x 32,000 = 256 KB).
+  add("P2", Kind::sparse_logits_f16, 4, 32000, kNone, false, false, false, false);
   // P3: one pass over 256 MiB of fp32 logits, against a plain sum over the same buffer.
   add("P3", Kind::sparse_logits, 2048, 32768, kNone, false, false, true, false);
   add_benchmark("P3/" + case_name(Kind::sparse_logits, 2048, 32768) + "/sum", run_sum,
