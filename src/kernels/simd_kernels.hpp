@@ -502,11 +502,10 @@ struct Kernels {
         for (std::size_t k = 0; k < V; ++k) x[k] = src.load(i + k * W);
 #pragma GCC unroll 8
         for (std::size_t k = 0; k < V / 2; ++k) b[k] = xsimd::max(x[2 * k], x[2 * k + 1]);
-        for (std::size_t h = V / 2; h > 1; h /= 2) {  // the block's max, as a tree
+        F bm = b[0];  // the block's max (it only feeds the predicted branch: a chain is fine)
 #pragma GCC unroll 8
-          for (std::size_t k = 0; k < h / 2; ++k) b[k] = xsimd::max(b[2 * k], b[2 * k + 1]);
-        }
-        if (__builtin_expect(xsimd::any(b[0] > m), 0)) rise(b[0], m, ms, a0, a1, a2, a3);
+        for (std::size_t k = 1; k < V / 2; ++k) bm = xsimd::max(bm, b[k]);
+        if (__builtin_expect(xsimd::any(bm > m), 0)) rise(bm, m, ms, a0, a1, a2, a3);
 #pragma GCC unroll 8
         for (std::size_t k = 0; k < V; k += 4) {
           exp_sum_parts(x[k] - ms, e, scale);
