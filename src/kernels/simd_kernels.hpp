@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/half_bits.hpp"
 #include "kernels/kernel_table.hpp"
@@ -672,6 +673,25 @@ struct Kernels {
   // Each lane's class within its quad.
   alignas(64) static constexpr float kQuadIota[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
 
+  // fn(c0, tail, real) over a row block's quads in that order: the whole ones with tail false, then the
+  // last one at K - 4 with tail true (a std::bool_constant) and real marking the lanes not read yet.
+  template <class Fn>
+  [[gnu::always_inline]] static void for_quads(std::size_t k_n, Fn&& fn) noexcept {
+    std::size_t c = 0;
+    for (; c + 4 <= k_n; c += 4) fn(c, std::false_type{}, B(true));
+    if (c < k_n) {
+      const F cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
+      fn(k_n - 4, std::true_type{}, last_quad_lanes(cls, c, k_n));
+    }
+  }
+
+  // v, or in a last quad's lanes already read, fill.
+  template <bool kTail>
+  [[gnu::always_inline]] static F unread(std::bool_constant<kTail>, const B& real, const F& v, const F& fill) noexcept {
+    if constexpr (kTail) return xsimd::select(real, v, fill);
+    return v;
+  }
+
   // Four classes of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
   struct QuadCols {
     const float* p;
@@ -1117,96 +1137,69 @@ struct Kernels {
                                                        F& out) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
-    const F iota = F::load_aligned(kQuadIota);
-    std::size_t c;
     F acc[4];
     for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
     if (params.from_logits) {
       F mx[4];
       for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
-      for (c = 0; c + 4 <= k_n; c += 4) {
+      for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
         const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(q.vec(i), mx[i]);
-      }
-      if (c < k_n) {
-        const QuadCols q{x.p + k_n - 4, x.stride};
-        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
-#pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(xsimd::select(real, q.vec(i), F(-kInf)), mx[i]);
-      }
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(unread(tail, real, q.vec(i), F(-kInf)), mx[i]);
+      });
       simd::transpose_blocks<A>(mx);
       const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
       const F mb[4] = {simd::block_broadcast<0, A>(m), simd::block_broadcast<1, A>(m), simd::block_broadcast<2, A>(m),
                        simd::block_broadcast<3, A>(m)};
       F s[4], ts[4];
       for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
-      for (c = 0; c + 4 <= k_n; c += 4) {
+      for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
         const QuadCols q{x.p + c, x.stride};
         const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = q.vec(i) - mb[i];
           const F tk = simd::fma<A>(u.vec(i), scale, offset);
-          s[i] += exp_sum_term(z);
-          ts[i] += tk;
-          acc[i] = simd::fma<A>(tk, z, acc[i]);
+          s[i] += unread(tail, real, exp_sum_term(z), F(0.0f));
+          ts[i] += unread(tail, real, tk, F(0.0f));
+          // (a lane read already may hold -inf - m: its tk * z is dropped, not multiplied by 0)
+          if constexpr (decltype(tail)::value) {
+            acc[i] += xsimd::select(real, tk * z, F(0.0f));
+          } else {
+            acc[i] = simd::fma<A>(tk, z, acc[i]);
+          }
         }
-      }
-      if (c < k_n) {
-        const QuadCols q{x.p + k_n - 4, x.stride};
-        const QuadCols u{y.p + k_n - 4, y.stride};
-        const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
-#pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) {
-          const F z = q.vec(i) - mb[i];
-          const F tk = simd::fma<A>(u.vec(i), scale, offset);
-          s[i] += xsimd::select(real, exp_sum_term(z), F(0.0f));
-          ts[i] += xsimd::select(real, tk, F(0.0f));
-          acc[i] += xsimd::select(real, tk * z, F(0.0f));
-        }
-      }
+      });
       // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
       out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
       return true;
     }
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
-    for (c = 0; c + 4 <= k_n; c += 4) {
+    for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
       const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) sa[i] += q.vec(i);
-    }
-    if (c < k_n) {
-      const QuadCols q{x.p + k_n - 4, x.stride};
-      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
-#pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) sa[i] += xsimd::select(real, q.vec(i), F(0.0f));
-    }
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, q.vec(i), F(0.0f));
+    });
     const F total = block_row_sums(sa);
     if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
     const F inv = F(1.0f) / total;
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
-    for (c = 0; c + 4 <= k_n; c += 4) {
+    for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
       const QuadCols q{x.p + c, x.stride};
       const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F tk = simd::fma<A>(u.vec(i), scale, offset);
-        acc[i] = simd::fma<A>(tk, log_core(clip(q.vec(i) * ib[i])), acc[i]);
+        const F lq = log_core(clip(q.vec(i) * ib[i]));
+        if constexpr (decltype(tail)::value) {
+          acc[i] += xsimd::select(real, tk * lq, F(0.0f));
+        } else {
+          acc[i] = simd::fma<A>(tk, lq, acc[i]);
+        }
       }
-    }
-    if (c < k_n) {
-      const QuadCols q{x.p + k_n - 4, x.stride};
-      const QuadCols u{y.p + k_n - 4, y.stride};
-      const B real = last_quad_lanes(iota + F(static_cast<float>(k_n - 4)), c, k_n);
-#pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = simd::fma<A>(u.vec(i), scale, offset);
-        acc[i] += xsimd::select(real, tk * log_core(clip(q.vec(i) * ib[i])), F(0.0f));
-      }
-    }
+    });
     out = F(0.0f) - block_row_sums(acc);
     return true;
   }
