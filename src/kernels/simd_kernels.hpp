@@ -1436,16 +1436,12 @@ struct Kernels {
     }
   }
 
-  static void exp_nonpositive(const float* x, float* out, std::size_t n) noexcept {
+  // An elementwise kernel over n floats (the tests' view of the two exps); the tail reads 0 beyond n.
+  template <F (*kFn)(const F&)>
+  static void elementwise(const float* x, float* out, std::size_t n) noexcept {
     std::size_t i = 0;
-    for (; i + W <= n; i += W) exp_core(F::load_unaligned(x + i)).store_unaligned(out + i);
-    if (i < n) simd::store_partial<A>(exp_core(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
-  }
-
-  static void exp_sum_terms(const float* x, float* out, std::size_t n) noexcept {
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) exp_sum_term(F::load_unaligned(x + i)).store_unaligned(out + i);
-    if (i < n) simd::store_partial<A>(exp_sum_term(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
+    for (; i + W <= n; i += W) kFn(F::load_unaligned(x + i)).store_unaligned(out + i);
+    if (i < n) simd::store_partial<A>(kFn(simd::load_partial<A>(x + i, n - i, 0.0f)), out + i, n - i);
   }
 
   // Any NaN in the row (the cold check behind an infinite max).
@@ -1492,8 +1488,8 @@ constexpr KernelTable make_table(const char* name) noexcept {
                      &K::sparse_rows,
                      &K::categorical_rows,
                      &K::categorical_class_shares,
-                     &K::exp_nonpositive,
-                     &K::exp_sum_terms};
+                     &K::template elementwise<&K::exp_core>,
+                     &K::template elementwise<&K::exp_sum_term>};
 }
 
 }  // namespace xent::detail::XENT_KERNEL_NS
