@@ -11,70 +11,22 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "cli_run.hpp"
 #include "npy_writer.hpp"
 #include "xent/xent.hpp"
 
+using xent_test::check_data_error;
+using xent_test::check_usage_error;
+using xent_test::lines;
 using xent_test::NpySpec;
+using xent_test::path_of;
+using xent_test::Run;
+using xent_test::run;
+using xent_test::slurp;
 using xent_test::Rng;
 using xent_test::write_npy;
 
 namespace {
-
-std::string path_of(const std::string& name) { return std::string(XENT_CLI_TEST_DIR) + "/" + name; }
-
-struct Run {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  std::fclose(f);
-  return s;
-}
-
-Run run(std::vector<std::string> args) {
-  args.insert(args.begin(), "xent");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  REQUIRE(out != nullptr);
-  REQUIRE(err != nullptr);
-  Run r;
-  r.rc = xent::cli::xent_main(static_cast<int>(args.size()), argv.data(), out, err);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
-
-// Exit 1, nothing on stdout, one line on stderr naming the file and the problem.
-void check_data_error(const Run& r, const std::string& file, const std::string& what) {
-  CAPTURE(r.err);
-  CHECK(r.rc == 1);
-  CHECK(r.out.empty());
-  CHECK(lines(r.err) == 1);
-  CHECK(r.err.back() == '\n');
-  CHECK(r.err.find(file) != std::string::npos);
-  CHECK(r.err.find(what) != std::string::npos);
-}
-
-void check_usage_error(const Run& r, const std::string& what) {
-  CAPTURE(r.err);
-  CHECK(r.rc == 2);
-  CHECK(r.out.empty());
-  CHECK(lines(r.err) == 1);
-  CHECK(r.err.find(what) != std::string::npos);
-}
 
 double number(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
