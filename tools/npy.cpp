@@ -343,7 +343,10 @@ void MappedFile::close() noexcept {
 
 bool MappedFile::open(const char* path, Error& error) noexcept {
   close();
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. Nothing is
+  // read through the descriptor (only fstat and mmap), so the flag changes nothing for a regular
+  // file; anything else (FIFO, directory, device such as /dev/zero) is refused just below.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(error, "cannot open: %s", std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -353,7 +356,13 @@ bool MappedFile::open(const char* path, Error& error) noexcept {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return fail(error, "not a regular file");
+    // Only regular files: the array is memory-mapped, which a pipe or a device cannot be.
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (pipes are not supported)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                                              : "a socket or other special file";
+    return fail(error, "not a regular file: %s", kind);
   }
   // off_t may be 64-bit while size_t is 32-bit (armv7): a file that cannot be mapped whole is refused.
   if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > std::numeric_limits<std::size_t>::max()) {
