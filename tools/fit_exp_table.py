@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the table exp of the sums (src/kernels/simd_kernels.hpp, kExpTable8/32, kExpTableQ*).
+"""Generates the table exp of the sums (src/kernels/simd/math.hpp, kExpTable8/32, kExpTableQ*).
 
 exp(x) = 2^(k/N) * p(f), k = round(x N / ln2), f = x - k ln2/N in [-ln2/2N, ln2/2N]. The table holds
 2^(j/N), j = k mod N, rounded to the nearest float, stored as its bits minus j << (23 - log2 N): adding

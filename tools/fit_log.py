@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Refits kLogP (src/kernels/simd_kernels.hpp): log(1 + r) = r + r^2 P(r) on r in [-1/3, 1/3].
+"""Refits kLogP (src/kernels/simd/math.hpp): log(1 + r) = r + r^2 P(r) on r in [-1/3, 1/3].
 
 Minimax in ulps of the float result: the error r^2 (P(r) - g(r)), g(r) = (log(1 + r) - r) / r^2, is
 weighted by 1 / ulp(log(1 + r)) (the n = 0 case, x in [2/3, 4/3), where the log is needed relative

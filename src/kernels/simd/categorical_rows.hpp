@@ -1,0 +1,427 @@
+// The categorical row kernels (a truth distribution per row, from probabilities or logits), and
+// the per-class shares: lanes as rows for short rows (tiles, quads), row by row for the others.
+// Part of the Kernels<A> chain assembled by kernels/simd_kernels.hpp (one copy per ISA namespace).
+#pragma once
+
+#include "kernels/simd/sparse_rows.hpp"
+
+#ifndef XENT_KERNEL_NS
+#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
+#endif
+
+namespace xent::detail::XENT_KERNEL_NS {
+
+template <class A>
+struct CategoricalRows : SparseRows<A> {
+  using typename SparseRows<A>::B;
+  using typename SparseRows<A>::F;
+  using typename SparseRows<A>::LaneSum;
+  using typename SparseRows<A>::Lanes;
+  using typename SparseRows<A>::QuadCols;
+  using typename SparseRows<A>::Smooth;
+  using SparseRows<A>::W;
+  using SparseRows<A>::block_row_sums;
+  using SparseRows<A>::clip;
+  using SparseRows<A>::exp_sum_term;
+  using SparseRows<A>::fill_tile;
+  using SparseRows<A>::for_chunks;
+  using SparseRows<A>::for_chunks2;
+  using SparseRows<A>::for_lane_chunks;
+  using SparseRows<A>::for_quads;
+  using SparseRows<A>::kSplitFast;
+  using SparseRows<A>::log_any;
+  using SparseRows<A>::log_core;
+  using SparseRows<A>::log_core_n;
+  using SparseRows<A>::row_max_sum;
+  using SparseRows<A>::span_sum;
+  using SparseRows<A>::span_sum2;
+  using SparseRows<A>::store_rows;
+  using SparseRows<A>::tail_mask_zero;
+  using SparseRows<A>::unread;
+  using SparseRows<A>::use_tile;
+
+  // Categorical, lanes as rows: per lane the loss.
+  template <bool kFast>
+  static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
+    const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
+    LaneSum acc;
+    if (params.from_logits) {
+      F m(-kInf);
+      for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
+      LaneSum s, tsum;
+      for_lane_chunks(
+          k_n,
+          [&](std::size_t k) {
+            const F z = x.template at<kFast>(k) - m;
+            const F tk = simd::fma<A>(t.template at<kFast>(k), scale, offset);
+            s.add(exp_sum_term(z));
+            tsum.add(tk);
+            acc.add(tk * z);
+          },
+          [&] {
+            s.flush();
+            tsum.flush();
+            acc.flush();
+          });
+      // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
+      return log_any(s.result()) * tsum.result() - acc.result();
+    }
+    LaneSum s;
+    for_lane_chunks(
+        k_n, [&](std::size_t k) { s.add(x.template at<kFast>(k)); }, [&] { s.flush(); });
+    const F total = s.result();
+    for_lane_chunks(
+        k_n,
+        [&](std::size_t k) {
+          const F q = clip(x.template at<kFast>(k) / total);
+          acc.add(simd::fma<A>(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
+        },
+        [&] { acc.flush(); });
+    return F(0.0f) - acc.result();
+  }
+
+  // Row r of a categorical block, row by row: s (probabilities) or m and log S (logits).
+  struct RowStats {
+    float s = 0.0f, m = 0.0f, log_s = 0.0f;
+  };
+
+  static RowStats categorical_stats(const Rows& pred, std::size_t r, bool from_logits) noexcept {
+    RowStats st;
+    if (from_logits) {
+      float s = 0.0f;
+      row_max_sum(pred, r, &st.m, &s);
+      st.s = s;
+      st.log_s = simd::lane0<A>(log_any(F(s)));
+    } else {
+      double s = 0.0;
+      for_chunks(pred, r, [&s](const float* p, std::size_t n, std::size_t) {
+        s += span_sum(p, n, [](const F& v) { return v; });
+      });
+      st.s = static_cast<float>(s);
+    }
+    return st;
+  }
+
+  static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
+    if (use_tile(pred) && use_tile(truth)) {
+      categorical_rows_tiled(pred, truth, params, loss);
+    } else if (pred.class_stride != 1) {
+      categorical_rows_lanes(pred, truth, params, loss);
+    } else {
+      categorical_rows_by_row(pred, truth, params, loss);
+    }
+  }
+
+  // categorical_quads costs 5-8 KB of .text per NEON library (M2): ARM keeps the tiles.
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  static constexpr bool kCategoricalQuads = false;
+#else
+  static constexpr bool kCategoricalQuads = true;
+#endif
+
+  // Float32 rows take categorical_quads (no tile), the others a tile per block of W rows. Separate
+  // frames (noinline), so one call never stacks the tiles on top of the row buffers, nor the tiles
+  // on top of the spills around get_other.
+  [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                       float* loss) noexcept {
+    if (kCategoricalQuads && pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
+      // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
+      for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
+        Rows sp = pred, st = truth;
+        sp.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
+        st.data = static_cast<const float*>(truth.data) + r0 * truth.row_stride;
+        sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
+        categorical_rows_by_row(sp, st, params, loss + r0);
+        r0 = r0 + sp.rows < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + sp.rows) : pred.rows;
+      }
+    } else if (pred.classes * W <= kCatTile) {
+      categorical_rows_tile(pred, truth, params, loss);
+    } else {
+      categorical_rows_by_row(pred, truth, params, loss);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_rows_tile(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                      float* loss) noexcept {
+    alignas(64) float buf_p[kCatTile];
+    alignas(64) float buf_t[kCatTile];
+    const float fill = params.from_logits ? 0.0f : 1.0f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x = fill_tile(pred, r0, count, fill, buf_p);
+      const Lanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
+      store_rows(categorical_lanes<true>(x, t, pred.classes, params), loss + r0, count);
+    }
+  }
+
+  // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
+  // sparse_probs_quads, K >= 4. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
+  // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
+  // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
+  // Keras's NaN for 0 / 0), as does a last group of fewer rows.
+  // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                                         std::size_t r0) noexcept {
+    const float* p = static_cast<const float*>(pred.data);
+    const float* t = static_cast<const float*>(truth.data);
+    for (; r0 + W <= pred.rows; r0 += W) {
+      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
+      F out;
+      if (!categorical_group(x, y, pred.classes, params, out)) return r0;
+      store_rows(out, loss + r0, W);
+    }
+    return r0;
+  }
+
+  struct QuadRows {
+    const float* p;
+    std::size_t stride;
+  };
+
+  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
+                                                       F& out) noexcept {
+    const Smooth sm(params.label_smoothing, k_n);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
+    F acc[4];
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
+    if (params.from_logits) {
+      F mx[4];
+      for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
+      for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
+        const QuadCols q{x.p + c, x.stride};
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(unread(tail, real, q.vec(i), F(-kInf)), mx[i]);
+      });
+      simd::transpose_blocks<A>(mx);
+      const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
+      const F mb[4] = {simd::block_broadcast<0, A>(m), simd::block_broadcast<1, A>(m), simd::block_broadcast<2, A>(m),
+                       simd::block_broadcast<3, A>(m)};
+      F s[4], ts[4];
+      for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
+      for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
+        const QuadCols q{x.p + c, x.stride};
+        const QuadCols u{y.p + c, y.stride};
+#pragma GCC unroll 4
+        for (std::size_t i = 0; i < 4; ++i) {
+          const F z = q.vec(i) - mb[i];
+          const F tk = simd::fma<A>(u.vec(i), scale, offset);
+          s[i] += unread(tail, real, exp_sum_term(z), F(0.0f));
+          ts[i] += unread(tail, real, tk, F(0.0f));
+          // (a lane read already may hold -inf - m: its tk * z is dropped, not multiplied by 0)
+          if constexpr (decltype(tail)::value) {
+            acc[i] += xsimd::select(real, tk * z, F(0.0f));
+          } else {
+            acc[i] = simd::fma<A>(tk, z, acc[i]);
+          }
+        }
+      });
+      // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
+      out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
+      return true;
+    }
+    F sa[4];
+    for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
+    for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
+      const QuadCols q{x.p + c, x.stride};
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, q.vec(i), F(0.0f));
+    });
+    const F total = block_row_sums(sa);
+    if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
+    const F inv = F(1.0f) / total;
+    const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
+                     simd::block_broadcast<3, A>(inv)};
+    for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
+      const QuadCols q{x.p + c, x.stride};
+      const QuadCols u{y.p + c, y.stride};
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) {
+        const F tk = simd::fma<A>(u.vec(i), scale, offset);
+        const F lq = log_core(clip(q.vec(i) * ib[i]));
+        if constexpr (decltype(tail)::value) {
+          acc[i] += xsimd::select(real, tk * lq, F(0.0f));
+        } else {
+          acc[i] = simd::fma<A>(tk, lq, acc[i]);
+        }
+      }
+    });
+    out = F(0.0f) - block_row_sums(acc);
+    return true;
+  }
+
+  // Interleaved classes: full float32 groups load directly, the rest through get_other.
+  [[gnu::noinline]] static void categorical_rows_lanes(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                       float* loss) noexcept {
+    const float fill = params.from_logits ? 0.0f : 1.0f;
+    for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const Lanes t{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
+      const F out = kSplitFast && x.fast() && t.fast() ? categorical_lanes<true>(x, t, pred.classes, params)
+                                                       : categorical_lanes<false>(x, t, pred.classes, params);
+      store_rows(out, loss + r0, count);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_rows_by_row(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                        float* loss) noexcept {
+    const Smooth sm(params.label_smoothing, pred.classes);
+    // Probabilities in contiguous float32 rows: each row's total comes out of the previous row's
+    // loss pass (probs_span's next), so a row is read from memory once for both.
+    const bool f32_probs = !params.from_logits && pred.type == DType::f32 && pred.class_stride == 1 &&
+                           truth.type == DType::f32 && truth.class_stride == 1;
+    bool have_s = false;
+    float s = 0.0f;
+    for (std::size_t r = 0; r < pred.rows; ++r) {
+      if (f32_probs) {
+        if (!have_s) s = categorical_stats(pred, r, false).s;
+        have_s = false;
+        if (std::isfinite(s) && s != 0.0f) {  // else a NaN q is possible (0/0, inf/inf): the general path
+          const float* p = static_cast<const float*>(pred.data) + r * pred.row_stride;
+          const float* t = static_cast<const float*>(truth.data) + r * truth.row_stride;
+          const float* next = r + 1 < pred.rows ? p + pred.row_stride : nullptr;
+          loss[r] = static_cast<float>(-probs_span(p, t, pred.classes, F(s), sm, next, &s));
+          have_s = next != nullptr;
+          continue;
+        }
+      }
+      // The statistics in their own frame; the loss inlined (out of line it measured 1.5x slower
+      // per row on AVX-512 and AVX2).
+      const RowStats st = categorical_stats(pred, r, params.from_logits);
+      loss[r] = categorical_row_loss(pred, truth, r, st, params, sm);
+    }
+  }
+
+  // sum over k of t'_k log clip(p_k / total) (no NaN q: total finite and non-zero), smoothed
+  // t' = t scale + offset summed as scale sum(t L) + offset sum(L): one multiply-add per element
+  // less than smoothing each t. Four vectors per trip through log_core_n; float lanes flushed into
+  // doubles every 64 vectors. With next != nullptr, also *next_sum = the sum of next[0..n) (the
+  // next row's total): its loads from L2/L3 then overlap this row's arithmetic instead of forming a
+  // pass of their own (measured 18% of the row's time on AVX-512).
+  static double probs_span(const float* p, const float* t, std::size_t n, const F& total, const Smooth& sm,
+                           const float* next, float* next_sum) noexcept {
+    F tl0(0.0f), tl1(0.0f), l0(0.0f), s0(0.0f);
+    double sum_tl = 0.0, sum_l = 0.0, sum_next = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    const bool with_next = next != nullptr;
+    // The quotients one block ahead: the division's latency then overlaps the previous block's log.
+    F q[4];
+    if (4 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(p + k * W) / total);
+    for (; i + 4 * W <= n; i += 4 * W) {
+      F v[4] = {q[0], q[1], q[2], q[3]};
+      const float* ahead = i + 8 * W <= n ? p + i + 4 * W : p;  // unconditional: q stays in registers
+      for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(ahead + k * W) / total);
+      log_core_n(v);
+      tl0 = simd::fma<A>(F::load_unaligned(t + i), v[0], tl0);
+      tl1 = simd::fma<A>(F::load_unaligned(t + i + W), v[1], tl1);
+      tl0 = simd::fma<A>(F::load_unaligned(t + i + 2 * W), v[2], tl0);
+      tl1 = simd::fma<A>(F::load_unaligned(t + i + 3 * W), v[3], tl1);
+      l0 += (v[0] + v[1]) + (v[2] + v[3]);
+      if (with_next) {
+        s0 += (F::load_unaligned(next + i) + F::load_unaligned(next + i + W)) +
+              (F::load_unaligned(next + i + 2 * W) + F::load_unaligned(next + i + 3 * W));
+      }
+      if (++since == 16) {
+        sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
+        sum_l += static_cast<double>(xsimd::hadd(l0));
+        if (with_next) sum_next += static_cast<double>(xsimd::hadd(s0));
+        tl0 = tl1 = l0 = s0 = F(0.0f);
+        since = 0;
+      }
+    }
+    if (i < n) {  // the last 1 .. 4W - 1 elements as one more block (single vectors would expose the latency)
+      F v[4], tv[4];
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+        v[k] = left >= W ? F::load_unaligned(p + at) : left > 0 ? simd::load_partial<A>(p + at, left, 0.5f) : F(0.5f);
+        tv[k] = left >= W ? F::load_unaligned(t + at) : left > 0 ? simd::load_partial<A>(t + at, left, 0.0f) : F(0.0f);
+        if (with_next && left > 0) s0 += left >= W ? F::load_unaligned(next + at) : simd::load_partial<A>(next + at, left, 0.0f);
+        v[k] = clip(v[k] / total);
+      }
+      log_core_n(v);
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+        tl0 = simd::fma<A>(tv[k], v[k], tl0);  // padding: t = 0
+        l0 += left >= W ? v[k] : tail_mask_zero(v[k], left);
+      }
+    }
+    if (with_next) *next_sum = static_cast<float>(sum_next + static_cast<double>(xsimd::hadd(s0)));
+    sum_tl += static_cast<double>(xsimd::hadd(tl0 + tl1));
+    sum_l += static_cast<double>(xsimd::hadd(l0));
+    if (!sm.on) return sum_tl;
+    return static_cast<double>(sm.scale_f) * sum_tl + static_cast<double>(sm.offset_f) * sum_l;
+  }
+
+  [[gnu::always_inline]] static float categorical_row_loss(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
+                                                           const LossParams& params, const Smooth& sm) noexcept {
+    {
+      double acc = 0.0;
+      if (params.from_logits) {
+        const F mv(st.m), log_s(st.log_s);
+        for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
+          acc += span_sum2(p, t, n, [&](const F& z, const F& tk) { return sm.apply(tk) * (log_s - (z - mv)); });
+        });
+        return static_cast<float>(acc);
+      } else {
+        const F total(st.s);
+        // q = p / s is NaN only for 0/0 or inf/inf: with s finite and non-zero no element can be
+        // NaN (a NaN or inf p would have made s NaN or inf), so the NaN guard is skipped.
+        const bool guard = !(std::isfinite(st.s) && st.s != 0.0f);
+        for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
+          if (guard) {
+            acc += span_sum2(p, t, n, [&](const F& v, const F& tk) {
+              const F q = clip(v / total);
+              return sm.apply(tk) * log_core(q) + (q - q);
+            });
+          } else {
+            acc += probs_span(p, t, n, total, sm, nullptr, nullptr);
+          }
+        });
+        return static_cast<float>(-acc);
+      }
+    }
+  }
+
+  // Per-class shares: row by row for every layout (a reporting path, not a hot one).
+  [[gnu::cold]] static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
+                                       const float* row_weight, double* class_total) noexcept {
+    for (std::size_t r = 0; r < pred.rows; ++r) {
+      const double w = row_weight != nullptr ? static_cast<double>(row_weight[r]) : 1.0;
+      const RowStats st = categorical_stats(pred, r, params.from_logits);  // a sibling frame of the shares'
+      categorical_row_shares(pred, truth, r, st, params, w, class_total);
+    }
+  }
+
+  [[gnu::noinline]] static void categorical_row_shares(const Rows& pred, const Rows& truth, std::size_t r, const RowStats& st,
+                                                       const LossParams& params, double w, double* class_total) noexcept {
+    const Smooth sm(params.label_smoothing, pred.classes);
+    alignas(64) float share[kBuf];
+    {
+      const F mv(st.m), log_s(st.log_s), total(st.s);
+      const bool logits = params.from_logits;
+      for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t k0) {
+        for (std::size_t i0 = 0; i0 < n; i0 += kBuf) {
+          const std::size_t len = n - i0 < kBuf ? n - i0 : kBuf;
+          for (std::size_t i = 0; i < len; i += W) {
+            const std::size_t v = len - i < W ? len - i : W;
+            const F x = v == W ? F::load_unaligned(p + i0 + i) : simd::load_partial<A>(p + i0 + i, v, 0.5f);
+            const F tk = sm.apply(v == W ? F::load_unaligned(t + i0 + i) : simd::load_partial<A>(t + i0 + i, v, 0.0f));
+            F y;
+            if (logits) {
+              y = tk * (log_s - (x - mv));
+            } else {
+              const F q = clip(x / total);
+              y = F(0.0f) - (tk * log_core(q) + (q - q));
+            }
+            y.store_aligned(share + i);
+          }
+          for (std::size_t i = 0; i < len; ++i) class_total[k0 + i0 + i] += w * static_cast<double>(share[i]);
+        }
+      });
+    }
+  }
+};
+
+}  // namespace xent::detail::XENT_KERNEL_NS

@@ -1,0 +1,240 @@
+// Reductions over a contiguous span (float32, or 16-bit widened in registers): sums, max, sum of
+// exp(x - m), and max with S = sum(exp(x - max)): two passes up to kTwoPassMax floats, above that
+// one online pass with a running max per lane, rescaled only when it rises. Sums: 4 vector
+// accumulators flushed into a double every 64 vectors.
+// Part of the Kernels<A> chain assembled by kernels/simd_kernels.hpp (one copy per ISA namespace).
+#pragma once
+
+#include "kernels/simd/math.hpp"
+#include "kernels/half_bits.hpp"
+
+#ifndef XENT_KERNEL_NS
+#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
+#endif
+
+namespace xent::detail::XENT_KERNEL_NS {
+
+// Rows longer than this (in floats) take the single-pass online logsumexp instead of two passes.
+constexpr std::size_t kTwoPassMax = 8192;
+// Online pass: the lane sums are folded into a double every kPiece floats (accuracy; one exp each).
+constexpr std::size_t kPiece = 2048;
+
+template <class A>
+struct Reductions : Math<A> {
+  using typename Math<A>::F;
+  using Math<A>::W;
+  using Math<A>::exp_core;
+  using Math<A>::exp_sum_parts;
+  using Math<A>::prefetch_lines;
+  using Math<A>::tail_mask_zero;
+
+  // ---- contiguous sources: float32, or 16-bit widened in registers -----------------------------
+
+  struct SrcF32 {
+    const float* p;
+    F load(std::size_t i) const noexcept { return F::load_unaligned(p + i); }
+    void prefetch(std::size_t i) const noexcept { prefetch_lines(p + i, 4 * W * sizeof(float)); }
+    F partial(std::size_t i, std::size_t n, float fill) const noexcept { return simd::load_partial<A>(p + i, n, fill); }
+  };
+  template <bool kF16>
+  struct Src16 {
+    const std::uint16_t* p;
+    F load(std::size_t i) const noexcept { return kF16 ? simd::widen_f16<A>(p + i) : simd::widen_bf16<A>(p + i); }
+    void prefetch(std::size_t i) const noexcept { prefetch_lines(p + i, 4 * W * sizeof(std::uint16_t)); }
+    F partial(std::size_t i, std::size_t n, float fill) const noexcept {
+      alignas(64) float lanes[W];
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < n ? (kF16 ? f16_bits_to_float(p[i + j]) : bf16_bits_to_float(p[i + j])) : fill;
+      return F::load_aligned(lanes);
+    }
+  };
+
+  // ---- reductions over a contiguous float span ----------------------------------------------
+
+  // Sum of f(x) over p[0..n): 4 accumulators, flushed into a double every 64 vectors.
+  template <class Fn>
+  static double span_sum(const float* p, std::size_t n, Fn&& f) noexcept {
+    F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    double total = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      a0 += f(F::load_unaligned(p + i));
+      a1 += f(F::load_unaligned(p + i + W));
+      a2 += f(F::load_unaligned(p + i + 2 * W));
+      a3 += f(F::load_unaligned(p + i + 3 * W));
+      if (++since == 16) {
+        total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+        a0 = a1 = a2 = a3 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (; i + W <= n; i += W) a1 += f(F::load_unaligned(p + i));
+    if (i < n) a2 += tail_mask_zero(f(simd::load_partial<A>(p + i, n - i, 0.0f)), n - i);
+    return total + static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+  }
+
+  // Sum of f(x, t) over two spans.
+  template <class Fn>
+  static double span_sum2(const float* p, const float* t, std::size_t n, Fn&& f) noexcept {
+    F a0(0.0f), a1(0.0f);
+    double total = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      a0 += f(F::load_unaligned(p + i), F::load_unaligned(t + i));
+      a1 += f(F::load_unaligned(p + i + W), F::load_unaligned(t + i + W));
+      if (++since == 32) {
+        total += static_cast<double>(xsimd::hadd(a0 + a1));
+        a0 = a1 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (; i + W <= n; i += W) a0 += f(F::load_unaligned(p + i), F::load_unaligned(t + i));
+    if (i < n) {
+      a1 += tail_mask_zero(f(simd::load_partial<A>(p + i, n - i, 0.5f), simd::load_partial<A>(t + i, n - i, 0.0f)), n - i);
+    }
+    return total + static_cast<double>(xsimd::hadd(a0 + a1));
+  }
+
+  template <class S>
+  static F span_max(const S& src, std::size_t n, F m) noexcept {
+    F m1(-kInf), m2(-kInf), m3(-kInf);
+    std::size_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      m = xsimd::max(src.load(i), m);
+      m1 = xsimd::max(src.load(i + W), m1);
+      m2 = xsimd::max(src.load(i + 2 * W), m2);
+      m3 = xsimd::max(src.load(i + 3 * W), m3);
+    }
+    for (; i + W <= n; i += W) m = xsimd::max(src.load(i), m);
+    if (i < n) m = xsimd::max(src.partial(i, n - i, -kInf), m);
+    return xsimd::max(xsimd::max(m, m1), xsimd::max(m2, m3));
+  }
+
+  // sum(exp(x - m)): the exp's final product fused into the accumulators.
+  template <class S>
+  static double span_expsum(const S& src, std::size_t n, float m) noexcept {
+    const F mv(m);
+    F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), e, scale;
+    double total = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      exp_sum_parts(src.load(i) - mv, e, scale);
+      a0 = simd::fma<A>(e, scale, a0);
+      exp_sum_parts(src.load(i + W) - mv, e, scale);
+      a1 = simd::fma<A>(e, scale, a1);
+      exp_sum_parts(src.load(i + 2 * W) - mv, e, scale);
+      a2 = simd::fma<A>(e, scale, a2);
+      exp_sum_parts(src.load(i + 3 * W) - mv, e, scale);
+      a3 = simd::fma<A>(e, scale, a3);
+      if (++since == 16) {
+        total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+        a0 = a1 = a2 = a3 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (; i + W <= n; i += W) {
+      exp_sum_parts(src.load(i) - mv, e, scale);
+      a1 = simd::fma<A>(e, scale, a1);
+    }
+    if (i < n) {
+      exp_sum_parts(src.partial(i, n - i, -kInf) - mv, e, scale);
+      a2 += tail_mask_zero(e * scale, n - i);
+    }
+    return total + static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
+  }
+
+  // max and S = sum(exp(x - max)) of n elements: two passes while the row fits in L1, else one
+  // online pass (online_max_sum).
+  template <class S>
+  static void max_sum(const S& src, std::size_t n, float* m_out, float* s_out) noexcept {
+    if (n <= kTwoPassMax) {
+      const float m = simd::hmax<A>(span_max(src, n, F(-kInf)));
+      *m_out = m;
+      *s_out = static_cast<float>(span_expsum(src, n, m));
+      return;
+    }
+    online_max_sum(src, n, m_out, s_out);
+  }
+
+  // One pass that reads each element once, from registers: every 4 vectors are loaded, their max
+  // compared with a running max per lane, and only when a lane's max rises (rare after the first
+  // few blocks) are that lane's sums rescaled by exp(old - new); then their exps are summed against
+  // the lane's max. Every kPiece floats the lane sums go into a double relative to the row max so
+  // far (itself rescaled, in double, when it rises). Loads and exps overlap: no second pass.
+  // Vectors per trip of the online pass: 8 where 32 registers hold them (AVX-512: +8-13% in L2 and
+  // +13% for float16 from DRAM), else 4 (AVX2's 16 registers lost 7-10% at 8; NEON/SSE2 stay small).
+  static constexpr std::size_t kOnlineVectors = W == 16 ? 8 : 4;
+  template <class S>
+  [[gnu::always_inline]] static void online_max_sum(const S& src, std::size_t n, float* m_out, float* s_out) noexcept {
+    // m: the running max per lane (the result); ms: the same floored at -FLT_MAX, the one subtracted,
+    // so that a lane still at -inf turns -inf inputs into a zero-sized term instead of -inf - -inf.
+    F m(-kInf), ms(-std::numeric_limits<float>::max());
+    float row_m = -kInf;
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i < n) {
+      const std::size_t end = n - i < kPiece ? n : i + kPiece;
+      F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), e, scale;
+      constexpr std::size_t V = kOnlineVectors;
+      for (; i + V * W <= end; i += V * W) {
+#pragma GCC unroll 8
+        for (std::size_t k = 0; k < V; k += 4) src.prefetch(i + k * W);
+        F x[V], b[V / 2];
+#pragma GCC unroll 8
+        for (std::size_t k = 0; k < V; ++k) x[k] = src.load(i + k * W);
+#pragma GCC unroll 8
+        for (std::size_t k = 0; k < V / 2; ++k) b[k] = xsimd::max(x[2 * k], x[2 * k + 1]);
+        F bm = b[0];  // the block's max (it only feeds the predicted branch: a chain is fine)
+#pragma GCC unroll 8
+        for (std::size_t k = 1; k < V / 2; ++k) bm = xsimd::max(bm, b[k]);
+        if (__builtin_expect(xsimd::any(bm > m), 0)) rise(bm, m, ms, a0, a1, a2, a3);
+#pragma GCC unroll 8
+        for (std::size_t k = 0; k < V; k += 4) {
+          exp_sum_parts(x[k] - ms, e, scale);
+          a0 = simd::fma<A>(e, scale, a0);
+          exp_sum_parts(x[k + 1] - ms, e, scale);
+          a1 = simd::fma<A>(e, scale, a1);
+          exp_sum_parts(x[k + 2] - ms, e, scale);
+          a2 = simd::fma<A>(e, scale, a2);
+          exp_sum_parts(x[k + 3] - ms, e, scale);
+          a3 = simd::fma<A>(e, scale, a3);
+        }
+      }
+      for (; i < end; i += W) {  // the piece's last vectors (only in the row's last piece)
+        const std::size_t len = end - i < W ? end - i : W;
+        const F x = len == W ? src.load(i) : src.partial(i, len, -kInf);
+        if (xsimd::any(x > m)) rise(x, m, ms, a0, a1, a2, a3);
+        exp_sum_parts(x - ms, e, scale);
+        a0 += len == W ? e * scale : tail_mask_zero(e * scale, len);
+      }
+      // Fold the piece's lane sums into the double, relative to the row's max so far.
+      const float pm = simd::hmax<A>(m);
+      if (pm > row_m) {
+        total *= std::exp(static_cast<double>(row_m) - static_cast<double>(pm));  // 0 on the first rise
+        row_m = pm;
+      }
+      const F lane = (a0 + a1) + (a2 + a3);
+      const float row_ms = row_m > -std::numeric_limits<float>::max() ? row_m : -std::numeric_limits<float>::max();
+      total += static_cast<double>(xsimd::hadd(lane * exp_core(ms - F(row_ms))));
+    }
+    *m_out = row_m;
+    *s_out = static_cast<float>(total);
+  }
+
+  // Some lane's max rose (x > m there): rescale those lanes' sums by exp(m - new max). Inline: out of
+  // line, the accumulators' addresses escape and GCC stores them on every trip.
+  [[gnu::always_inline]] static void rise(const F& x, F& m, F& ms, F& a0, F& a1, F& a2, F& a3) noexcept {
+    const F nm = xsimd::max(x, m);
+    const F f = xsimd::select(nm > m, exp_core(m - nm), F(1.0f));  // m = -inf: exp gives ~0, not NaN
+    a0 *= f;
+    a1 *= f;
+    a2 *= f;
+    a3 *= f;
+    m = nm;
+    ms = xsimd::max(nm, F(-std::numeric_limits<float>::max()));
+  }
+};
+
+}  // namespace xent::detail::XENT_KERNEL_NS
