@@ -45,9 +45,20 @@ const Baseline* eigen_baseline();       // whole-matrix expressions; null when b
 const Baseline* eigen_rows_baseline();  // the same one row at a time; null when built without Eigen
 const Baseline* torch_baseline();  // null when built without libtorch
 
+// The field's kernels (issue 14), each null when its package was not found. Sparse from logits by
+// each library's natural route, and its log where it has one (the R1-R3 targets).
+const Baseline* sleef_baseline();      // Sleef_expf*_u10 logsumexp; Sleef_logf*_u35
+const Baseline* sleef_u10_baseline();  // log only: Sleef_logf*_u10
+const Baseline* hwy_baseline();        // Highway contrib/math Exp and Log, static target
+const Baseline* onednn_baseline();     // oneDNN log-softmax primitive, one thread
+const Baseline* xnnpack_baseline();    // XNNPACK softmax operator, no thread pool
+
 // Facts about how the baselines were built, for the JSON context.
 const char* xsimd_baseline_arch();  // xsimd::default_arch::name() in the baseline translation unit
 const char* eigen_simd_info();      // Eigen::SimdInstructionSetsInUse(), or "absent"
 const char* torch_info();           // version and CPU capability, or "absent"
+const char* sleef_info();           // the vector forms used, or "absent"
+const char* hwy_info();             // Highway's static target, or "absent"
+const char* onednn_info();          // version and threading, or "absent"
 
 }  // namespace xent_bench

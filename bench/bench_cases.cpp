@@ -152,6 +152,23 @@ void register_case(const std::string& group, const std::string& case_name, const
   }
 }
 
+const Baseline* const* peer_baselines(std::size_t* count) {
+  static const Baseline* const peers[] = {sleef_baseline(), hwy_baseline(), onednn_baseline(), xnnpack_baseline()};
+  *count = sizeof peers / sizeof peers[0];
+  return peers;
+}
+
+void register_race(const std::string& group, const std::string& case_name, const Spec& spec) {
+  const std::string prefix = group + "/" + case_name + "/";
+  add_benchmark(prefix + "xent", run_xent, spec);
+  std::size_t n = 0;
+  const Baseline* const* peers = peer_baselines(&n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (peers[i] == nullptr || baseline_fn(*peers[i], spec.kind) == nullptr) continue;
+    add_benchmark(prefix + peers[i]->name, run_baseline, spec, peers[i]);
+  }
+}
+
 benchmark::internal::Benchmark* tune(benchmark::internal::Benchmark* b) {
   static const long iterations = [] {
     const char* env = std::getenv("XENT_BENCH_ITERATIONS");

@@ -35,6 +35,13 @@ double (*baseline_fn(const Baseline& b, Kind kind))(const Case&);
 void register_case(const std::string& group, const std::string& case_name, const Spec& spec,
                    bool with_scalar, bool with_xsimd, bool with_eigen, bool with_torch);
 
+// The race of issue 14: "<group>/<case>/xent" and one benchmark per peer (SLEEF, Highway, oneDNN,
+// XNNPACK) that was found and offers the kind, checked against xent as above.
+void register_race(const std::string& group, const std::string& case_name, const Spec& spec);
+
+// The peers that were found (null entries skipped), in report order.
+const Baseline* const* peer_baselines(std::size_t* count);
+
 // XENT_BENCH_ITERATIONS=N in the environment fixes every benchmark at N iterations, so two runs
 // under callgrind differ by exactly the timed work (bench/instructions.py).
 benchmark::internal::Benchmark* tune(benchmark::internal::Benchmark* b);

@@ -284,6 +284,10 @@ void add_context() {
   AddCustomContext("xsimd_naive_arch", xsimd_baseline_arch());
   AddCustomContext("eigen", eigen_simd_info());
   AddCustomContext("torch", torch_info());
+  AddCustomContext("sleef", sleef_info());
+  AddCustomContext("hwy", hwy_info());
+  AddCustomContext("onednn", onednn_info());
+  AddCustomContext("xnnpack", xnnpack_baseline() != nullptr ? "XNNPACK softmax_nc_f32, no thread pool" : "absent");
   AddCustomContext("su_dir", XENT_BENCH_SU_DIR);
   AddCustomContext("sizeof CategoricalCrossentropy<>", std::to_string(sizeof(xent::CategoricalCrossentropy<>)));
   AddCustomContext("sizeof SparseCategoricalCrossentropy<>",

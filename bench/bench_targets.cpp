@@ -84,6 +84,10 @@ void run_log(benchmark::State& state, const Baseline* b) {
   set_counters(state, 1, x.size(), sizeof(float));
 }
 
+void add_race(const std::string& group, std::size_t rows, std::size_t classes) {
+  register_race(group, case_name(Kind::sparse_logits, rows, classes), Spec{Kind::sparse_logits, rows, classes, 0.0f});
+}
+
 }  // namespace
 
 void register_targets() {
@@ -114,6 +118,14 @@ void register_targets() {
   add_benchmark(p5 + "xsimd_naive", run_log, &xsimd_baseline());
   if (const Baseline* e = eigen_baseline()) add_benchmark(p5 + "eigen", run_log, e);
   if (const Baseline* t = torch_baseline()) add_benchmark(p5 + "torch", run_log, t);
+  // R1-R3 (issue 14): the race against the field's kernels, where they are installed.
+  add_race("R1", 256, 32000);
+  add_race("R1", 4096, 1000);
+  add_race("R2", 4096, 10);
+  const std::string r3 = "R3/log_f32_1048576/";
+  add_benchmark(r3 + "xent", run_log, nullptr);
+  for (const Baseline* b : {sleef_baseline(), sleef_u10_baseline(), hwy_baseline()})
+    if (b != nullptr) add_benchmark(r3 + b->name, run_log, b);
   // P6: categorical from probabilities, label smoothing 0.1, 1,000 classes.
   add("P6", Kind::categorical_probs, 256, 1000, 0.1f, true, true, true, true);
 }
