@@ -7,7 +7,7 @@ are interleaved in random order, so a slow phase of a shared machine hits every 
 of whichever case was running then.
 Exits 1 when a target is missed (or a baseline disagreed with xent), 0 when all are met.
 
-  python3 bench/report.py build/host/bench/xent_bench              # P1-P7, M1 (5 repetitions)
+  python3 bench/report.py build/host/bench/xent_bench              # P1-P7, R1-R4, M1 (5 repetitions)
   python3 bench/report.py BIN --quick                              # fewer, shorter repetitions
   python3 bench/report.py BIN --all                                # also kernels and metric updates
   python3 bench/report.py BIN --cross-build build/aarch64 --cross-build build/armhf   # adds M2
@@ -245,6 +245,57 @@ def p_table(res, t):
                 impl, 1.0, strict=True)
 
 
+# R1-R4 (issue 14): the race against the field's kernels. Peers absent from the build are n/a.
+R_PEERS = ["sleef", "hwy", "onednn", "xnnpack"]
+R_FULL_TENSOR = ("onednn", "xnnpack")  # they write a rows x classes output xent never needs
+# R4's FMA-port bounds in floats per cycle (docs/PERFORMANCE.md): the exp-sum pass of a tuned exp,
+# and the log kernel's fused multiply-adds over 2 FMA ports (AVX-512 table log: 6 per 16 floats;
+# AVX2 polynomial log: 9 per 8 floats).
+R4_BOUND = {"avx512": {"exp": 3.8, "log": 2 * 16 / 6.0}, "avx2": {"exp": 1.4, "log": 2 * 8 / 9.0}}
+R1_CASES = ["sparse_logits_f32_256x32000", "sparse_logits_f32_4096x1000"]
+R2_CASE = "sparse_logits_f32_4096x10"
+R3_CASE = "log_f32_1048576"
+
+
+def r_table(res, t):
+    isa = res.context.get("xent_isa", "?")
+    for case in R1_CASES:
+        ours = res.find("R1", case, "xent")
+        for peer in R_PEERS:
+            t.check("R1", case, ours, res.find("R1", case, peer), peer, 1.5 if peer in R_FULL_TENSOR else 1.0)
+    for peer in R_PEERS:
+        t.check("R2", R2_CASE, to_rows(res, "R2", R2_CASE, "xent"), to_rows(res, "R2", R2_CASE, peer), peer, 2.0,
+                unit="ns/row")
+    ours3 = res.find("R3", R3_CASE, "xent")
+    form = "AVX-512" if isa == "avx512" else "AVX2" if isa == "avx2" else isa
+    t.check("R3", R3_CASE, ours3, res.find("R3", R3_CASE, "sleef"), "Sleef_logf*_u35 (%s)" % form, 1.0)
+    t.check("R3", R3_CASE, ours3, res.find("R3", R3_CASE, "hwy"), "hwy Log (%s)" % form, 1.5)
+    u10 = res.find("R3", R3_CASE, "sleef_u10")
+    if isinstance(ours3, float) and isinstance(u10, float):
+        t.info("R3", R3_CASE, "Sleef_logf*_u10 %s (xent %.2fx)" % (fmt_rate(u10), ours3 / u10))
+    # R4: floats per cycle at the measured busy clock, against the FMA-port bound.
+    mhz = to_float(res.context.get("measured_mhz")) or to_float(res.context.get("mhz_per_cpu"))
+    which = "measured" if to_float(res.context.get("measured_mhz")) else "nominal"
+    bound = R4_BOUND.get(isa)
+    for group, case, kind in [("R1", c, "exp") for c in R1_CASES] + [("R2", R2_CASE, "exp"),
+                                                                    ("R3", R3_CASE, "log")]:
+        ours = res.find(group, case, "xent")
+        if not isinstance(ours, float) or not mhz:
+            continue
+        per_cycle = ours / (mhz * 1e6)
+        limit = ("%.2f (%s FMA ports) = %.0f%%" % (bound[kind], kind, 100 * per_cycle / bound[kind])
+                 if bound else "no bound for %s" % isa)
+        t.lines.append(("R4", case, "", "%.2f fl/cycle" % per_cycle, "@ %.0f MHz %s" % (mhz, which),
+                        "bound " + limit, "stated"))
+
+
+def to_float(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def to_rows(res, group, case, impl):
     name = "%s/%s/%s" % (group, case, impl)
     if name in res.errors:
@@ -461,6 +512,11 @@ def main():
     print("  baselines:  compiled with %s; xsimd-naive arch %s; %s; %s" % (
         ctx.get("baseline_flags", "?"), ctx.get("xsimd_naive_arch", "?"), ctx.get("eigen", "Eigen absent"),
         ctx.get("torch", "libtorch absent")))
+    print("  peers:      %s; Highway %s; %s; %s" % (ctx.get("sleef", "SLEEF absent"), ctx.get("hwy", "absent"),
+                                                 ctx.get("onednn", "oneDNN absent"),
+                                                 ctx.get("xnnpack", "XNNPACK absent")))
+    print("  clock:      %s MHz measured busy (dependent adds), %s MHz nominal" % (
+        ctx.get("measured_mhz", "?"), ctx.get("mhz_per_cpu", "?")))
     print("  method:     medians of %s randomly interleaved repetition(s) of items (floats of y_pred) per CPU second;" %
           ",".join(str(r) for r in reps))
     print("              each ratio compares two benchmarks of this one run. xent build: %s." %
@@ -469,6 +525,7 @@ def main():
 
     t = Table(complete=args.filter in ("^P", ".", ".*"))
     p_table(res, t)
+    r_table(res, t)
     su_dir = args.su_dir or ctx.get("su_dir")
     frames = m1(res, t, su_dir)
     m2(t, args.cross_build)

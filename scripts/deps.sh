@@ -21,5 +21,7 @@ xent_need_packages() {
 
 # What a host build needs (library, tests, tools, benchmarks with the Eigen baseline).
 XENT_HOST_PACKAGES=(cmake make g++ libc6-dev pkg-config libxsimd-dev doctest-dev libbenchmark-dev libeigen3-dev)
+# The field's kernels the benchmarks race (issue 14, R1-R3); each is skipped when absent.
+XENT_PEER_PACKAGES=(libsleef-dev libhwy-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
 # What the cross builds and their tests under qemu need in addition.
 XENT_CROSS_PACKAGES=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
