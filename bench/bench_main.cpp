@@ -4,12 +4,12 @@
 // bound of xent::log. All of it goes into the JSON "context".
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <new>
 #include <string>
@@ -275,22 +275,29 @@ std::string cpu_model() {
 
 // The core clock while busy (R4's cycles), in MHz: a chain of dependent integer adds retires one
 // per cycle on every x86 core, so the chain's length over its time is the clock (turbo included,
-// unlike the nominal "mhz_per_cpu"). Median of 5 runs of ~20 ms. 0 where there is no such probe.
+// unlike the nominal "mhz_per_cpu"). Timed in thread CPU time, as the rates are, so that time
+// slices given to other processes do not count. Median of 5 runs of ~20 ms. 0 where there is no probe.
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double measured_mhz() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   constexpr std::uint64_t kTrips = 2000000;  // x 10 adds
   std::vector<double> mhz;
   for (int run = 0; run < 5; ++run) {
     std::uint64_t x = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = thread_seconds();
     for (std::uint64_t i = 0; i < kTrips; ++i) {
       asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
                    "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
                    : "+r"(x));
     }
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    const double dt = thread_seconds() - t0;
     benchmark::DoNotOptimize(x);
-    mhz.push_back(static_cast<double>(kTrips) * 10.0 / dt.count() / 1e6);
+    mhz.push_back(static_cast<double>(kTrips) * 10.0 / dt / 1e6);
   }
   std::sort(mhz.begin(), mhz.end());
   return mhz[2];
