@@ -248,10 +248,11 @@ def p_table(res, t):
 # R1-R4 (issue 14): the race against the field's kernels. Peers absent from the build are n/a.
 R_PEERS = ["sleef", "hwy", "onednn", "xnnpack"]
 R_FULL_TENSOR = ("onednn", "xnnpack")  # they write a rows x classes output xent never needs
-# R4's FMA-port bounds in floats per cycle (docs/PERFORMANCE.md): the exp-sum pass of a tuned exp,
-# and the log kernel's fused multiply-adds over 2 FMA ports (AVX-512 table log: 6 per 16 floats;
-# AVX2 polynomial log: 9 per 8 floats).
-R4_BOUND = {"avx512": {"exp": 3.8, "log": 2 * 16 / 6.0}, "avx2": {"exp": 1.4, "log": 2 * 8 / 9.0}}
+# R4's FMA-port bounds in floats per cycle (docs/PERFORMANCE.md): lanes x 2 FMA ports / the fused
+# multiply-adds each vector of our kernels needs. The sums' exp (AVX-512 and AVX2 table forms): 6
+# with the accumulation (SSE2's degree 5: 9); the log: 6 (AVX-512 table) or 9 (polynomial).
+R4_BOUND = {"avx512": {"exp": 2 * 16 / 6.0, "log": 2 * 16 / 6.0}, "avx2": {"exp": 2 * 8 / 6.0, "log": 2 * 8 / 9.0},
+            "sse2": {"exp": 2 * 4 / 9.0, "log": 2 * 4 / 9.0}}
 R1_CASES = ["sparse_logits_f32_256x32000", "sparse_logits_f32_4096x1000"]
 R2_CASE = "sparse_logits_f32_4096x10"
 R3_CASE = "log_f32_1048576"
