@@ -39,6 +39,17 @@ struct Baseline {
   double (*sum)(const float* x, std::size_t n);  // the memory-bandwidth limit
 };
 
+// Sparse from logits over per-row logsumexps: the batch total of lse(row) - z[label].
+template <class RowLse>
+double sparse_logits_by_rows(const Case& c, RowLse&& lse) {
+  double total = 0.0;
+  for (std::size_t r = 0; r < c.rows; ++r) {
+    const float* z = c.pred + r * c.classes;
+    total += static_cast<double>(lse(z, c.classes) - z[c.labels[r]]);
+  }
+  return total;
+}
+
 const Baseline& scalar_baseline();
 const Baseline& xsimd_baseline();
 const Baseline* eigen_baseline();       // whole-matrix expressions; null when built without Eigen

@@ -12,10 +12,6 @@
 
 #include "kernels/simd/categorical_rows.hpp"
 
-#ifndef XENT_KERNEL_NS
-#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
-#endif
-
 namespace xent::detail::XENT_KERNEL_NS {
 
 template <class A>

@@ -5,10 +5,6 @@
 
 #include "kernels/simd/sparse_rows.hpp"
 
-#ifndef XENT_KERNEL_NS
-#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
-#endif
-
 namespace xent::detail::XENT_KERNEL_NS {
 
 template <class A>

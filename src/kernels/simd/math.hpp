@@ -18,6 +18,7 @@
 
 #include "simd/simd.hpp"
 
+// The root of the chain: every other kernels/simd/ header includes this one.
 #ifndef XENT_KERNEL_NS
 #error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
 #endif

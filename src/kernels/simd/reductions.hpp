@@ -8,10 +8,6 @@
 #include "kernels/simd/math.hpp"
 #include "kernels/half_bits.hpp"
 
-#ifndef XENT_KERNEL_NS
-#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
-#endif
-
 namespace xent::detail::XENT_KERNEL_NS {
 
 // Rows longer than this (in floats) take the single-pass online logsumexp instead of two passes.

@@ -9,10 +9,6 @@
 #include "kernels/half_bits.hpp"
 #include "kernels/kernel_table.hpp"
 
-#ifndef XENT_KERNEL_NS
-#error "define XENT_KERNEL_NS (the ISA's namespace) before including kernels/simd_kernels.hpp"
-#endif
-
 namespace xent::detail::XENT_KERNEL_NS {
 
 // Stack buffers (floats each): widened chunks, and transposed tiles of short rows (16 classes on
