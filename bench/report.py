@@ -484,7 +484,7 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.25, help="seconds per repetition (default 0.25)")
     ap.add_argument("--quick", action="store_true", help="3 repetitions of 0.05 s: a rough table in ~1 minute")
     ap.add_argument("--all", action="store_true", help="also the kernels alone and the whole metric updates")
-    ap.add_argument("--filter", help="benchmark filter regex (default: ^P, or everything with --all)")
+    ap.add_argument("--filter", help="benchmark filter regex (default: ^[PR], or everything with --all)")
     ap.add_argument("--isa", help="run with XENT_ISA set to this (scalar, sse2, avx2, avx512)")
     ap.add_argument("--su-dir", help="where the library's .su files are (default: from the binary's context)")
     ap.add_argument("--cross-build", action="append", default=[],
@@ -493,7 +493,7 @@ def main():
     if args.quick:
         args.repetitions, args.min_time = 3, 0.05
     if args.filter is None:
-        args.filter = "." if args.all else "^P"
+        args.filter = "." if args.all else "^[PR]"
     if args.json:
         with open(args.json) as f:
             data = json.load(f)
@@ -524,9 +524,10 @@ def main():
           ctx.get("xent_build_type", "?"))
     print()
 
-    t = Table(complete=args.filter in ("^P", ".", ".*"))
+    t = Table(complete=args.filter in ("^P", "^[PR]", ".", ".*"))
     p_table(res, t)
-    r_table(res, t)
+    if any(n.startswith("R") for n in list(res.items) + list(res.errors)):  # not under --filter '^P'
+        r_table(res, t)
     su_dir = args.su_dir or ctx.get("su_dir")
     frames = m1(res, t, su_dir)
     m2(t, args.cross_build)
