@@ -318,7 +318,6 @@ void add_context() {
   AddCustomContext("xsimd_naive_arch", xsimd_baseline_arch());
   AddCustomContext("eigen", eigen_simd_info());
   AddCustomContext("torch", torch_info());
-  AddCustomContext("measured_mhz", std::to_string(static_cast<long>(measured_mhz())));
   AddCustomContext("sleef", sleef_info());
   AddCustomContext("hwy", hwy_info());
   AddCustomContext("onednn", onednn_info());
@@ -338,6 +337,7 @@ void add_context() {
   // XENT_BENCH_FACTS=0 skips the probes below (seconds under valgrind, bench/instructions.py).
   const char* facts = std::getenv("XENT_BENCH_FACTS");
   if (facts != nullptr && std::strcmp(facts, "0") == 0) return;
+  AddCustomContext("measured_mhz", std::to_string(static_cast<long>(measured_mhz())));
   const std::vector<Probe> probes = probe_public_calls();
   std::size_t peak = 0, allocations = 0;
   std::string peak_name, listing, failed;
