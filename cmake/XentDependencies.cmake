@@ -34,6 +34,10 @@ if(XENT_BUILD_TESTS)
     # Without exceptions doctest refuses REQUIRE unless asked to keep it (a failed one ends the run).
     target_compile_definitions(xent_doctest INTERFACE DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS)
   endif()
+  if(XENT_BARE_METAL)
+    # newlib on a microcontroller: no threads, no POSIX signals.
+    target_compile_definitions(xent_doctest INTERFACE DOCTEST_CONFIG_NO_MULTITHREADING DOCTEST_CONFIG_NO_POSIX_SIGNALS)
+  endif()
   find_file(XENT_DOCTEST_CMAKE doctest.cmake
             PATHS /usr/lib/cmake/doctest /usr/share/doctest/cmake /usr/local/lib/cmake/doctest
             NO_CMAKE_FIND_ROOT_PATH NO_DEFAULT_PATH)

@@ -47,3 +47,7 @@ if(XENT_ARCH STREQUAL "x86")
 elseif(XENT_ARCH MATCHES "^arm")
   list(APPEND XENT_ISA_DEFINITIONS XENT_HAVE_NEON_KERNELS=1)
 endif()
+if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
+  # Bare metal: the kernel table is fixed at compile time (no getenv, no cpuid).
+  list(APPEND XENT_ISA_DEFINITIONS XENT_BARE_METAL=1)
+endif()

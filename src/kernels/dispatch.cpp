@@ -1,6 +1,7 @@
 // Chooses the kernel table once per process: on x86 the best ISA the CPU and OS support (cpuid +
 // xgetbv), lowered by XENT_ISA=scalar|sse2|avx2|avx512; on ARM the NEON table when compiled in
-// (XENT_ISA=scalar still forces the scalar path); otherwise the scalar table.
+// (XENT_ISA=scalar still forces the scalar path); otherwise the scalar table. Bare metal
+// (XENT_BARE_METAL) reads no environment: the table compiled for the core is the one.
 #include <cstdlib>
 #include <cstring>
 
@@ -53,6 +54,7 @@ const KernelTable& x86_table(X86Level level) noexcept {
 }
 #endif
 
+#if !defined(XENT_BARE_METAL)
 const KernelTable& choose() noexcept {
   const char* forced = std::getenv("XENT_ISA");
   const bool force_scalar = forced != nullptr && std::strcmp(forced, "scalar") == 0;
@@ -69,6 +71,7 @@ const KernelTable& choose() noexcept {
   return best_kernels();
 #endif
 }
+#endif
 
 }  // namespace
 
@@ -78,14 +81,18 @@ const KernelTable& best_kernels() noexcept {
 #elif defined(XENT_HAVE_NEON_KERNELS)
   static const KernelTable& best = neon::table();
 #else
-  static const KernelTable& best = scalar::table();
+  const KernelTable& best = scalar::table();
 #endif
   return best;
 }
 
 const KernelTable& kernels() noexcept {
+#if defined(XENT_BARE_METAL)
+  return best_kernels();   // fixed at compile time: no environment to read
+#else
   static const KernelTable& chosen = choose();
   return chosen;
+#endif
 }
 
 }  // namespace xent::detail
