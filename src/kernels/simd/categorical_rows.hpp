@@ -15,6 +15,7 @@ struct CategoricalRows : SparseRows<A> {
   using typename SparseRows<A>::Lanes;
   using typename SparseRows<A>::QuadCols;
   using typename SparseRows<A>::Smooth;
+  using typename SparseRows<A>::TileLanes;
   using SparseRows<A>::W;
   using SparseRows<A>::block_row_sums;
   using SparseRows<A>::clip;
@@ -36,9 +37,9 @@ struct CategoricalRows : SparseRows<A> {
   using SparseRows<A>::unread;
   using SparseRows<A>::use_tile;
 
-  // Categorical, lanes as rows: per lane the loss.
-  template <bool kFast>
-  static F categorical_lanes(const Lanes& x, const Lanes& t, std::size_t k_n, const LossParams& params) noexcept {
+  // Categorical, lanes as rows: per lane the loss. X: Lanes, or TileLanes for tiles of our own.
+  template <bool kFast, class X>
+  static F categorical_lanes(const X& x, const X& t, std::size_t k_n, const LossParams& params) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     LaneSum acc;
@@ -145,8 +146,8 @@ struct CategoricalRows : SparseRows<A> {
     const float fill = params.from_logits ? 0.0f : 1.0f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x = fill_tile(pred, r0, count, fill, buf_p);
-      const Lanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
+      const TileLanes x = fill_tile(pred, r0, count, fill, buf_p);
+      const TileLanes t = fill_tile(truth, r0, count, 0.0f, buf_t);
       store_rows(categorical_lanes<true>(x, t, pred.classes, params), loss + r0, count);
     }
   }

@@ -14,6 +14,7 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::LaneSum;
   using typename RowAccess<A>::Lanes;
   using typename RowAccess<A>::QuadCols;
+  using typename RowAccess<A>::TileLanes;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
@@ -51,8 +52,9 @@ struct SparseRows : RowAccess<A> {
   // ---- the table's row kernels ---------------------------------------------------------------
 
   // Sparse losses of the rows in lanes x (count <= W rows; labels of those rows); 0 for ignored rows.
-  template <bool kFast>
-  static F sparse_lanes(const Lanes& x, const std::int32_t* labels, std::size_t count, std::size_t k_n,
+  // X: Lanes, or TileLanes for a tile of our own.
+  template <bool kFast, class X>
+  static F sparse_lanes(const X& x, const std::int32_t* labels, std::size_t count, std::size_t k_n,
                         const LossParams& params) noexcept {
     const float ls = params.label_smoothing;
     const float kf = static_cast<float>(k_n);
@@ -134,7 +136,7 @@ struct SparseRows : RowAccess<A> {
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x = fill_tile(pred, r0, count, fill, buf);
+      const TileLanes x = fill_tile(pred, r0, count, fill, buf);
       store_rows(sparse_lanes<true>(x, labels + r0, count, pred.classes, params), loss + r0, count);
     }
   }
