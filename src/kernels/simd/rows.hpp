@@ -146,6 +146,11 @@ struct RowAccess : Reductions<A> {
       return get_other(k);
     }
 
+    // Class k of row r0 + j (the value lane j of at<kFast>(k) holds).
+    float element(std::size_t k, std::size_t j) const noexcept {
+      return j < count ? load_element(data, type, (r0 + j) * row_stride + k * class_stride) : fill;
+    }
+
     [[gnu::noinline]] F get_other(std::size_t k) const noexcept {
       const std::size_t off = r0 * row_stride + k * class_stride;
       if (count == W && row_stride == 1) {
@@ -165,6 +170,7 @@ struct RowAccess : Reductions<A> {
     const float* tile;
     template <bool kFast>
     F at(std::size_t k) const noexcept { return F::load_aligned(tile + k * W); }
+    float element(std::size_t k, std::size_t j) const noexcept { return tile[k * W + j]; }
   };
 
   // A float sum per lane: a float partial sum added into a compensated (TwoSum) total by flush(),
