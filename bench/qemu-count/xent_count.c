@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the QEMU plugin API (version 1: QEMU 5.2 to 8.1), only what this plugin uses ---- */
+/* ---- the QEMU plugin API, version 1 (what QEMU 7.2 loads), only what this plugin uses ---- */
 #define XENT_EXPORT __attribute__((visibility("default")))
 
 typedef uint64_t qemu_plugin_id_t;
@@ -192,6 +192,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   } else {
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed, n);
     struct block *b = profile_top > 0 ? calloc(1, sizeof *b) : NULL;
+    if (profile_top > 0 && b == NULL) ++errors; /* the profile would miss this block */
     if (b != NULL) { /* a block translated again gets a second record: the sums stay right */
       b->vaddr = qemu_plugin_tb_vaddr(tb);
       b->size = n;
