@@ -9,25 +9,9 @@
 
 #include "baselines.hpp"
 #include "bench_data.hpp"
+#include "bench_spec.hpp"
 
 namespace xent_bench {
-
-enum class Kind { sparse_logits, sparse_logits_f16, sparse_probs, categorical_logits, categorical_probs };
-
-struct Spec {
-  Kind kind = Kind::sparse_logits;
-  std::size_t rows = 0;
-  std::size_t classes = 0;
-  float label_smoothing = 0.0f;
-};
-
-const char* kind_name(Kind kind);
-
-// The batch total of one fresh metric's update_state over the case (what the metric adds to total()).
-double xent_total(const Spec& spec);
-
-// The baseline function for this kind, or null when the baseline does not offer it.
-double (*baseline_fn(const Baseline& b, Kind kind))(const Case&);
 
 // Registers "<group>/<case>/xent" and one benchmark per baseline that offers the kind. Each
 // baseline is checked against xent before it is timed (SkipWithError beyond 1e-5 relative);

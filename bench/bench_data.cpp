@@ -83,6 +83,23 @@ const Batch& batch(std::size_t rows, std::size_t classes, unsigned parts) {
   return *slot;
 }
 
+const std::vector<float>& log_input() {
+  static const std::vector<float> x = [] {
+    const Batch& b = batch(1, std::size_t{1} << 20, kLogits);
+    std::vector<float> v(b.logits.size());
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::exp(1.5f * b.logits[i] - 4.0f);
+    return v;
+  }();
+  return x;
+}
+
+bool logs_agree(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!(std::fabs(a[i] - b[i]) <= 1e-5f * std::fmax(1.0f, std::fabs(b[i])))) return false;
+  return true;
+}
+
 float half_bits_to_float(std::uint16_t bits) noexcept {
   const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
   const std::uint32_t exp = (bits >> 10) & 0x1Fu;

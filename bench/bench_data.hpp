@@ -37,6 +37,12 @@ enum Parts : unsigned {
 // The batch for (rows, classes), built with at least the parts asked for; cached for the run.
 const Batch& batch(std::size_t rows, std::size_t classes, unsigned parts);
 
+// P5's input: 2^20 positive normal floats, exp of [-16, 8) (probabilities down to 1e-7, some above 1).
+const std::vector<float>& log_input();
+
+// Two logs of the same input agree within 1e-5 absolute (below 1) or relative (above), element by element.
+bool logs_agree(const std::vector<float>& a, const std::vector<float>& b);
+
 // Independent float16 -> float32 (for references; the library has its own).
 float half_bits_to_float(std::uint16_t bits) noexcept;
 

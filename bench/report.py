@@ -10,7 +10,8 @@ Exits 1 when a target is missed (or a baseline disagreed with xent), 0 when all 
   python3 bench/report.py build/host/bench/xent_bench              # P1-P7, R1-R4, M1 (5 repetitions)
   python3 bench/report.py BIN --quick                              # fewer, shorter repetitions
   python3 bench/report.py BIN --all                                # also kernels and metric updates
-  python3 bench/report.py BIN --cross-build build/aarch64 --cross-build build/armhf   # adds M2
+  python3 bench/report.py BIN --cross-build build/aarch64 --cross-build build/armhf   # adds M2, A1-A2
+  python3 bench/report.py --arm-only --cross-build build/aarch64 --cross-build build/armhf  # A1-A2 alone
   python3 bench/report.py --json saved.json                        # report on a saved run
 
 Standard library only (Python 3.6+).
@@ -24,6 +25,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arm_counts  # noqa: E402  (next to this file)
 
 STACK_LIMIT = 4096  # M1: bytes of stack per public call
 TEXT_LIMIT = 128 * 1024  # M2: bytes of .text per ARM static library
@@ -488,8 +492,15 @@ def main():
     ap.add_argument("--isa", help="run with XENT_ISA set to this (scalar, sse2, avx2, avx512)")
     ap.add_argument("--su-dir", help="where the library's .su files are (default: from the binary's context)")
     ap.add_argument("--cross-build", action="append", default=[],
-                    help="a cross build dir (aarch64/armv7) whose libxent.a .text is checked (M2); repeatable")
+                    help="a cross build dir (aarch64/armv7): its libxent.a .text (M2) and instruction counts "
+                         "under qemu (A1-A2); repeatable")
+    ap.add_argument("--arm-only", action="store_true",
+                    help="only the ARM instruction counts of the --cross-build dirs (no xent_bench run)")
     args = ap.parse_args()
+    if args.arm_only:
+        if not args.cross_build:
+            ap.error("--arm-only needs at least one --cross-build DIR")
+        return print_missed(arm_counts.table(args.cross_build))
     if args.quick:
         args.repetitions, args.min_time = 3, 0.05
     if args.filter is None:
@@ -537,10 +548,17 @@ def main():
         print(note)
     if args.all:
         print_families(res)
+    if args.cross_build:
+        print()
+        t.missed += arm_counts.table(args.cross_build)
+    return print_missed(t.missed)
+
+
+def print_missed(missed):
     print()
-    if t.missed:
-        print("MISSED %d target(s):" % len(t.missed))
-        for m in t.missed:
+    if missed:
+        print("MISSED %d target(s):" % len(missed))
+        for m in missed:
             print("  - " + m)
         return 1
     print("all targets met")

@@ -146,6 +146,11 @@ struct RowAccess : Reductions<A> {
       return get_other(k);
     }
 
+    // Class k of row r0 + j (the value lane j of at<kFast>(k) holds).
+    float element(std::size_t k, std::size_t j) const noexcept {
+      return j < count ? load_element(data, type, (r0 + j) * row_stride + k * class_stride) : fill;
+    }
+
     [[gnu::noinline]] F get_other(std::size_t k) const noexcept {
       const std::size_t off = r0 * row_stride + k * class_stride;
       if (count == W && row_stride == 1) {
@@ -156,6 +161,16 @@ struct RowAccess : Reductions<A> {
       for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride) : fill;
       return F::load_aligned(lanes);
     }
+  };
+
+  // One of our own tiles (fill_tile): class k of the W rows at tile + k * W, a stride the compiler
+  // knows, so each class vector is one load (Lanes reads class_stride and r0 from memory: on NEON
+  // three instructions a load, measured under qemu).
+  struct TileLanes {
+    const float* tile;
+    template <bool kFast>
+    F at(std::size_t k) const noexcept { return F::load_aligned(tile + k * W); }
+    float element(std::size_t k, std::size_t j) const noexcept { return tile[k * W + j]; }
   };
 
   // A float sum per lane: a float partial sum added into a compensated (TwoSum) total by flush(),
@@ -188,8 +203,8 @@ struct RowAccess : Reductions<A> {
 
   // The rows of a contiguous block with few classes, transposed into a stack tile so that the
   // lanes-as-rows code runs on it: tile[k * W + j] = element (r0 + j, k). Float32 rows go through
-  // registers four classes at a time (simd::transpose_quads), 16-bit ones element by element.
-  [[gnu::noinline]] static Lanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
+  // registers four classes at a time (simd::store_columns), 16-bit ones element by element.
+  [[gnu::noinline]] static TileLanes fill_tile(const Rows& rows, std::size_t r0, std::size_t count, float fill, float* tile) noexcept {
     const std::size_t k_n = rows.classes;
     if (rows.type == DType::f32 && count == W && k_n >= 4) {
       quads_to_tile(static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, k_n, tile);
@@ -199,7 +214,7 @@ struct RowAccess : Reductions<A> {
         for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k) : fill;
       }
     }
-    return Lanes{tile, DType::f32, 1, W, 0, W, fill};
+    return TileLanes{tile};
   }
 
   // Rows of K >= 4 classes read four classes at a time: whole quads c = 0, 4, .. while c + 4 <= K,
@@ -238,22 +253,12 @@ struct RowAccess : Reductions<A> {
     F vec(std::size_t i) const noexcept { return simd::join_rows<A>(p + i * stride, 4 * stride); }
   };
 
-  // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j].
-  [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, simd::quad<A>* q) noexcept {
-#pragma GCC unroll 16
-    for (std::size_t j = 0; j < W; ++j) q[j] = simd::quad_load<A>(p + j * stride + c);
-  }
-
-  // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile.
+  // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile, four at a time
+  // (simd::store_columns).
   [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, float* tile) noexcept {
-    simd::quad<A> q[W];
-    F col[4];
     for (std::size_t c = 0; c < k_n; c += 4) {
       if (c + 4 > k_n) c = k_n - 4;
-      load_quads(p, stride, c, q);
-      simd::transpose_quads<A>(q, col);
-#pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+      simd::store_columns<A>(p + c, stride, tile + c * W);
     }
   }
 

@@ -14,6 +14,7 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::LaneSum;
   using typename RowAccess<A>::Lanes;
   using typename RowAccess<A>::QuadCols;
+  using typename RowAccess<A>::TileLanes;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
@@ -50,9 +51,27 @@ struct SparseRows : RowAccess<A> {
 
   // ---- the table's row kernels ---------------------------------------------------------------
 
+  // Four-lane ISAs (NEON, SSE2) read the label's element of each row after the class loop instead
+  // of selecting it in every class: four scalar loads for the group instead of a compare, a select
+  // and an add per class, and the loop keeps three registers fewer (armv7 NEON has 16; measured
+  // under qemu: no constant reloaded per class). Wider ISAs keep the select (W loads would cost more).
+  static constexpr bool kGatherLabel = W <= 4;
+
+  // Lane j: x's element at (label j, row j), or `none` where the label is negative or missing.
+  template <class X>
+  static F label_elements(const X& x, const std::int32_t* labels, std::size_t count, std::size_t k_n, float none) noexcept {
+    alignas(64) float v[W];
+    for (std::size_t j = 0; j < W; ++j) {
+      const std::int32_t y = j < count ? labels[j] : -1;
+      v[j] = y >= 0 && static_cast<std::size_t>(y) < k_n ? x.element(static_cast<std::size_t>(y), j) : none;
+    }
+    return F::load_aligned(v);
+  }
+
   // Sparse losses of the rows in lanes x (count <= W rows; labels of those rows); 0 for ignored rows.
-  template <bool kFast>
-  static F sparse_lanes(const Lanes& x, const std::int32_t* labels, std::size_t count, std::size_t k_n,
+  // X: Lanes, or TileLanes for a tile of our own.
+  template <bool kFast, class X>
+  static F sparse_lanes(const X& x, const std::int32_t* labels, std::size_t count, std::size_t k_n,
                         const LossParams& params) noexcept {
     const float ls = params.label_smoothing;
     const float kf = static_cast<float>(k_n);
@@ -63,21 +82,25 @@ struct SparseRows : RowAccess<A> {
     if (params.from_logits) {
       F m(-kInf);
       for (std::size_t k = 0; k < k_n; ++k) m = xsimd::max(x.template at<kFast>(k), m);
-      LaneSum s, d;  // d (for smoothing) costs one add per class: cheaper than a second loop
+      LaneSum s;
       F z_label(0.0f);
       for_lane_chunks(
           k_n,
           [&](std::size_t k) {
             const F z = x.template at<kFast>(k) - m;
             s.add(exp_sum_term(z));
-            d.add(z);
-            z_label = xsimd::select(lab == kv, z, z_label);
-            kv += F(1.0f);
+            if constexpr (!kGatherLabel) {
+              z_label = xsimd::select(lab == kv, z, z_label);
+              kv += F(1.0f);
+            }
           },
-          [&] {
-            s.flush();
-            d.flush();
-          });
+          [&] { s.flush(); });
+      if constexpr (kGatherLabel) z_label = label_elements(x, labels, count, k_n, 0.0f) - m;
+      LaneSum d;  // smoothing's sum(z - m): its own loop, so the common case pays nothing for it
+      if (smooth) {
+        for_lane_chunks(
+            k_n, [&](std::size_t k) { d.add(x.template at<kFast>(k) - m); }, [&] { d.flush(); });
+      }
       out = sparse_logits_loss(s.result(), z_label, smooth ? d.result() : F(0.0f), ls, kf);
     } else {
       LaneSum s, l;
@@ -88,13 +111,16 @@ struct SparseRows : RowAccess<A> {
             const F p = clip(x.template at<kFast>(k));
             s.add(p);
             if (smooth) l.add(log_core(p));
-            p_label = xsimd::select(lab == kv, p, p_label);
-            kv += F(1.0f);
+            if constexpr (!kGatherLabel) {
+              p_label = xsimd::select(lab == kv, p, p_label);
+              kv += F(1.0f);
+            }
           },
           [&] {
             s.flush();
             l.flush();
           });
+      if constexpr (kGatherLabel) p_label = clip(label_elements(x, labels, count, k_n, 1.0f));
       out = sparse_probs_loss(s.result(), p_label, smooth ? l.result() : F(0.0f), ls, kf);
     }
     return xsimd::select(lab < F(0.0f), F(0.0f), out);
@@ -134,7 +160,7 @@ struct SparseRows : RowAccess<A> {
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x = fill_tile(pred, r0, count, fill, buf);
+      const TileLanes x = fill_tile(pred, r0, count, fill, buf);
       store_rows(sparse_lanes<true>(x, labels + r0, count, pred.classes, params), loss + r0, count);
     }
   }
