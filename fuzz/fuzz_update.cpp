@@ -6,6 +6,7 @@
 // tolerance (per-class sums of classes the batch cannot reach never change).
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -119,31 +120,40 @@ void run(const fz::Case& c, std::size_t prior) {
     return;
   }
   fz::require(s == Status::ok, "a batch with finite losses was refused");
+  // Against the reference: on a mismatch print the numbers and the case before the trap.
+  auto check = [&](bool ok, const char* what) {
+    if (ok) return;
+    std::fprintf(stderr, "before: total %.17g count %.17g; after: total %.17g count %.17g result %.9g; "
+                 "reference batch: total %.17g count %.17g abs_err %.3g\n", t0, c0, m.total(), m.count(),
+                 static_cast<double>(m.result()), want.total, want.count, want.abs_err);
+    fz::describe(c);
+    fz::broken(what);
+  };
   const double mass = weight_mass(c);
   const double err_count = 1e-12 * (1.0 + mass + std::fabs(c0));
   const double err_total = want.abs_err + 1e-12 * (1.0 + std::fabs(t0));
   const double total = t0 + want.total;
   const double count = c0 + want.count;
-  fz::require(std::fabs(m.count() - count) <= err_count, "count() against the reference");
-  fz::require(std::fabs(m.total() - total) <= err_total, "total() against the reference");
+  check(std::fabs(m.count() - count) <= err_count, "count() against the reference");
+  check(std::fabs(m.total() - total) <= err_total, "total() against the reference");
   if (std::fabs(count) > 4.0 * err_count) {  // else total / count is ill-conditioned
     const double r = total / count;
     if (std::fabs(r) < 1e38) {
       const double tol = 1e-6 * std::fabs(r) + (err_total + std::fabs(r) * err_count) / std::fabs(count) + xref::ulp32(r);
-      fz::require(std::fabs(static_cast<double>(m.result()) - r) <= tol, "result() against the reference");
+      check(std::fabs(static_cast<double>(m.result()) - r) <= tol, "result() against the reference");
     }
   } else if (count == 0.0 && m.count() == 0.0) {
-    fz::require(m.result() == 0.0f, "result() of a zero count is not 0");
+    check(m.result() == 0.0f, "result() of a zero count is not 0");
   }
   if (per_class) {
     // Per-class weights are rounded to float (categorical shares): 1e-6 of the weight mass covers it.
     for (std::size_t j = 0; j < c.geometry.classes; ++j) {
-      fz::require(std::fabs(m.per_class_total(j) - class_t0[j] - want.class_total[j]) <=
-                      err_total + 1e-12 * std::fabs(class_t0[j]),
-                  "per_class_total against the reference");
-      fz::require(std::fabs(m.per_class_count(j) - class_c0[j] - want.class_count[j]) <=
-                      1e-6 * (1.0 + mass) + 1e-12 * std::fabs(class_c0[j]),
-                  "per_class_count against the reference");
+      check(std::fabs(m.per_class_total(j) - class_t0[j] - want.class_total[j]) <=
+                err_total + 1e-12 * std::fabs(class_t0[j]),
+            "per_class_total against the reference");
+      check(std::fabs(m.per_class_count(j) - class_c0[j] - want.class_count[j]) <=
+                1e-6 * (1.0 + mass) + 1e-12 * std::fabs(class_c0[j]),
+            "per_class_count against the reference");
     }
   }
 }
