@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -44,9 +46,15 @@ int main(int argc, char** argv) {
     DIR* dir = opendir(argv[i]);
     if (dir == nullptr) return 1;
     std::vector<std::string> files;
+    errno = 0;
     while (const dirent* e = readdir(dir))
       if (e->d_name[0] != '.') files.push_back(std::string(argv[i]) + "/" + e->d_name);
+    const int error = errno;  // readdir's end and its failure look alike but for errno
     closedir(dir);
+    if (error != 0) {
+      std::fprintf(stderr, "replay: cannot list %s: %s\n", argv[i], std::strerror(error));
+      return 1;
+    }
     for (const std::string& file : files) {
       if (!run_file(file)) return 1;
       ++runs;
