@@ -87,12 +87,14 @@ TEST_CASE("fuzz finding: the C API takes enum codes outside its enumerators from
   xent_test_set_dtype_code(&y, XENT_I32);
   xent_test_set_dtype_code(&w, XENT_F32);
   const std::vector<unsigned char> before = c_state(m);
-  for (int code : {7, 9, 255, -1, 1000, -2147483647 - 1}) {
+  // Codes that stay outside the enumerators also where C enums are one byte (arm-none-eabi's
+  // short enums store -1 as 255 and 1000 as 232).
+  for (int code : {7, 9, 100, 255, -1, 1000}) {
     xent_tensor bad_p = p, bad_y = y, bad_w = w;
     xent_test_set_dtype_code(&bad_p, code);
     xent_test_set_dtype_code(&bad_y, code);
     xent_test_set_dtype_code(&bad_w, code);
-    CHECK(xent_test_dtype_code(&bad_p) == code);
+    CHECK((xent_test_dtype_code(&bad_p) < XENT_F32 || xent_test_dtype_code(&bad_p) > XENT_U16));
     CHECK(xent_metric_update(&m, &y, &bad_p, nullptr) == XENT_INVALID_OPTION);
     CHECK(xent_metric_update(&m, &bad_y, &p, nullptr) == XENT_INVALID_OPTION);
     CHECK(xent_metric_update(&m, &y, &p, &bad_w) == XENT_INVALID_OPTION);
@@ -101,7 +103,7 @@ TEST_CASE("fuzz finding: the C API takes enum codes outside its enumerators from
   REQUIRE(xent_metric_update(&m, &y, &p, &w) == XENT_OK);
   CHECK(xent_metric_result(&m) == doctest::Approx(1.6271976).epsilon(1e-6));
 
-  for (int code : {12, 200, -1, 1 << 30}) {
+  for (int code : {12, 200, 255, -1}) {
     const char* msg = xent_test_status_message_code(code);
     REQUIRE(msg != nullptr);
     CHECK(std::strcmp(msg, "Unknown status value.") == 0);
