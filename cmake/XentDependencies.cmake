@@ -23,7 +23,7 @@ endif()
 add_library(xent_xsimd INTERFACE)
 target_include_directories(xent_xsimd SYSTEM INTERFACE "$<BUILD_INTERFACE:${_xent_dep_include}>")
 
-if(XENT_BUILD_TESTS)
+if(XENT_BUILD_TESTS OR XENT_BUILD_FUZZERS)
   _xent_link_header_dir(XENT_DOCTEST_INCLUDE_DIR doctest/doctest.h doctest)
   if(NOT XENT_DOCTEST_INCLUDE_DIR)
     message(FATAL_ERROR "doctest not found: apt-get install doctest-dev")

@@ -27,3 +27,5 @@ XENT_PEER_PACKAGES=(libsleef-dev libhwy-dev libdnnl-dev libxnnpack-dev libpthrea
 XENT_CROSS_PACKAGES=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 # The bare-metal Cortex-M presets: the arm-none-eabi toolchain with newlib, and QEMU's boards.
 XENT_MCU_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
+# The fuzz preset: clang 14 with libFuzzer and the sanitizer runtimes, and llvm-symbolizer for reports.
+XENT_FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)

@@ -2,7 +2,9 @@
 // lives inside the caller's xent_metric storage (both metric types are trivially destructible).
 #include "xent/xent.h"
 
+#include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "xent/xent.hpp"
 
@@ -35,6 +37,17 @@ const Slot* slot(const xent_metric* m) noexcept { return slot(const_cast<xent_me
 
 xent_status to_c(xent::Status s) noexcept { return static_cast<xent_status>(static_cast<int>(s)); }
 
+// A C caller may store any value of an enum's integer type in it (a dtype field, a kind or status
+// argument); in C++ a value outside the enumerators' range is undefined behaviour (clang's
+// -fsanitize=enum reports it, -fstrict-enums may assume it away). So every enum that comes from the
+// caller is read through its bytes as an integer, never loaded as the enum.
+template <class E>
+long long code_of(const E& e) noexcept {
+  std::underlying_type_t<E> u;
+  std::memcpy(&u, &e, sizeof u);
+  return static_cast<long long>(u);
+}
+
 template <class T>
 xent::View<T> typed(const xent_tensor& t) noexcept {
   return xent::view(static_cast<const T*>(t.data), xent::Shape::from(t.dims, t.rank));
@@ -58,7 +71,7 @@ template <class T, class P, class Metric>
 xent::Status update_typed(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
                           const xent_tensor* weight) noexcept {
   if (weight == nullptr) return update_plain<T, P>(metric, y_true, y_pred);
-  switch (weight->dtype) {
+  switch (code_of(weight->dtype)) {
     case XENT_F32: return update_weighted<T, P, float>(metric, y_true, y_pred, *weight);
     case XENT_F16: return update_weighted<T, P, xent::float16>(metric, y_true, y_pred, *weight);
     case XENT_BF16: return update_weighted<T, P, xent::bfloat16>(metric, y_true, y_pred, *weight);
@@ -69,7 +82,7 @@ xent::Status update_typed(Metric& metric, const xent_tensor& y_true, const xent_
 template <class T, class Metric>
 xent::Status update_with_pred(Metric& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
                               const xent_tensor* weight) noexcept {
-  switch (y_pred.dtype) {
+  switch (code_of(y_pred.dtype)) {
     case XENT_F32: return update_typed<T, float>(metric, y_true, y_pred, weight);
     case XENT_F16: return update_typed<T, xent::float16>(metric, y_true, y_pred, weight);
     case XENT_BF16: return update_typed<T, xent::bfloat16>(metric, y_true, y_pred, weight);
@@ -79,7 +92,7 @@ xent::Status update_with_pred(Metric& metric, const xent_tensor& y_true, const x
 
 xent::Status update(Categorical& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
                     const xent_tensor* weight) noexcept {
-  switch (y_true.dtype) {
+  switch (code_of(y_true.dtype)) {
     case XENT_F32: return update_with_pred<float>(metric, y_true, y_pred, weight);
     case XENT_F16: return update_with_pred<xent::float16>(metric, y_true, y_pred, weight);
     case XENT_BF16: return update_with_pred<xent::bfloat16>(metric, y_true, y_pred, weight);
@@ -89,7 +102,7 @@ xent::Status update(Categorical& metric, const xent_tensor& y_true, const xent_t
 
 xent::Status update(Sparse& metric, const xent_tensor& y_true, const xent_tensor& y_pred,
                     const xent_tensor* weight) noexcept {
-  switch (y_true.dtype) {
+  switch (code_of(y_true.dtype)) {
     case XENT_I32: return update_with_pred<std::int32_t>(metric, y_true, y_pred, weight);
     case XENT_I64: return update_with_pred<std::int64_t>(metric, y_true, y_pred, weight);
     case XENT_U8: return update_with_pred<std::uint8_t>(metric, y_true, y_pred, weight);
@@ -111,12 +124,13 @@ xent_options xent_default_options(void) {
 
 xent_status xent_metric_init(xent_metric* m, xent_kind kind, const xent_options* options, const char* name) {
   if (m == nullptr) return XENT_NULL_DATA;
-  if (kind != XENT_CATEGORICAL && kind != XENT_SPARSE) return XENT_INVALID_OPTION;
+  const long long k = code_of(kind);
+  if (k != XENT_CATEGORICAL && k != XENT_SPARSE) return XENT_INVALID_OPTION;
   const xent_options o = options != nullptr ? *options : xent_default_options();
   const xent::NanPolicy nan = o.nan_reject != 0 ? xent::NanPolicy::reject : xent::NanPolicy::propagate;
   Slot* s = new (m->storage.bytes) Slot;
-  s->kind = kind;
-  if (kind == XENT_CATEGORICAL) {
+  s->kind = k == XENT_CATEGORICAL ? XENT_CATEGORICAL : XENT_SPARSE;
+  if (s->kind == XENT_CATEGORICAL) {
     xent::CategoricalOptions c;
     c.from_logits = o.from_logits != 0;
     c.label_smoothing = o.label_smoothing;
@@ -204,7 +218,7 @@ xent_status xent_metric_deserialize(xent_metric* m, const unsigned char* in, siz
 }
 
 const char* xent_status_message(xent_status status) {
-  return xent::status_message(static_cast<xent::Status>(status));
+  return xent::status_message(static_cast<xent::Status>(static_cast<int>(code_of(status))));
 }
 
 const char* xent_active_isa(void) { return xent::active_isa(); }

@@ -57,6 +57,24 @@ inline std::vector<std::size_t> dims_of(const xent::Shape& s) {
 }
 inline xent::Shape shape_of(const std::vector<std::size_t>& d) { return xent::Shape::from(d.data(), d.size()); }
 
+// Table-driven CRC-32 (IEEE), an implementation independent of the library's bitwise one: the
+// serialization tests and fuzz/fuzz_deserialize.cpp seal bytes of their own with it.
+inline std::uint32_t crc32(const unsigned char* p, std::size_t n) {
+  static std::uint32_t table[256];
+  static bool ready = false;
+  if (!ready) {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    ready = true;
+  }
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
 inline double rel_err(double got, double want) {
   return std::fabs(got - want) / std::fmax(std::fabs(want), 1e-300);
 }

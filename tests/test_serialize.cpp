@@ -20,23 +20,6 @@ using mt::worked::kPred;
 using mt::worked::kLabels;
 using mt::worked::kOneHot;
 
-// Table-driven CRC-32 (IEEE), an implementation independent of the library's bitwise one.
-std::uint32_t crc32_table(const unsigned char* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool ready = false;
-  if (!ready) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = true;
-  }
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 void put_le(std::vector<unsigned char>& b, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
 }
@@ -64,7 +47,7 @@ TEST_CASE("serialize: the golden bytes of a known state, identical on every targ
   put_le(g, bits(0.5), 8);
   put_le(g, bits(2.0), 8);
   put_le(g, bits(1.5), 8);
-  put_le(g, crc32_table(g.data(), g.size()), 4);
+  put_le(g, mt::crc32(g.data(), g.size()), 4);
   using M = xent::SparseCategoricalCrossentropy<2>;
   REQUIRE(g.size() == M::serialized_size);
 
