@@ -5,6 +5,7 @@
 #include "xent/losses.hpp"
 #include "xent/metrics.hpp"
 #include "xent/options.hpp"
+#include "xent/quantized.hpp"
 #include "xent/shape.hpp"
 #include "xent/status.hpp"
 #include "xent/version.hpp"

@@ -252,7 +252,7 @@ struct CategoricalRows : SparseRows<A> {
     const float fill = params.from_logits ? 0.0f : 1.0f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill, pred.scale, pred.zero_point};
       const Lanes t{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
       const F out = kSplitFast && x.fast() && t.fast() ? categorical_lanes<true>(x, t, pred.classes, params)
                                                        : categorical_lanes<false>(x, t, pred.classes, params);

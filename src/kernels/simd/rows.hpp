@@ -49,7 +49,7 @@ struct RowAccess : Reductions<A> {
         return buf;
       }
     }
-    for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride);
+    for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride, rows.scale, rows.zero_point);
     return buf;
   }
 
@@ -128,6 +128,8 @@ struct RowAccess : Reductions<A> {
     DType type;
     std::size_t row_stride, class_stride, r0, count;
     float fill;
+    float scale = 1.0f;  // quantized types only
+    std::int32_t zero_point = 0;
 
     // Float32 lanes known to be full (tiles, or a full group of interleaved float32): a plain load.
     F load(std::size_t k) const noexcept { return F::load_unaligned(static_cast<const float*>(data) + r0 + k * class_stride); }
@@ -153,7 +155,7 @@ struct RowAccess : Reductions<A> {
         if (type == DType::bf16) return simd::widen_bf16<A>(static_cast<const std::uint16_t*>(data) + off);
       }
       alignas(64) float lanes[W];
-      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride) : fill;
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride, scale, zero_point) : fill;
       return F::load_aligned(lanes);
     }
   };
@@ -196,7 +198,7 @@ struct RowAccess : Reductions<A> {
     } else {
       for (std::size_t j = 0; j < W; ++j) {
         const std::size_t off = (r0 + j) * rows.row_stride;
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k) : fill;
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k, rows.scale, rows.zero_point) : fill;
       }
     }
     return Lanes{tile, DType::f32, 1, W, 0, W, fill};

@@ -207,7 +207,7 @@ struct SparseRows : RowAccess<A> {
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill, pred.scale, pred.zero_point};
       const F out = kSplitFast && x.fast() ? sparse_lanes<true>(x, labels + r0, count, pred.classes, params)
                                            : sparse_lanes<false>(x, labels + r0, count, pred.classes, params);
       store_rows(out, loss + r0, count);
@@ -250,7 +250,7 @@ struct SparseRows : RowAccess<A> {
     if (params.from_logits) {
       float m = 0.0f;
       row_max_sum(pred, r, &m, a);
-      *b = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride) - m;
+      *b = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride, pred.scale, pred.zero_point) - m;
       if (smooth) {
         double d = 0.0;
         const F mv(m);
@@ -266,7 +266,7 @@ struct SparseRows : RowAccess<A> {
         if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
       });
       *a = static_cast<float>(s);
-      const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride);
+      const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride, pred.scale, pred.zero_point);
       *b = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
       *c = static_cast<float>(l);
     }
