@@ -1,4 +1,4 @@
-// Reductions over a contiguous span (float32, or 16-bit widened in registers): sums, max, sum of
+// Reductions over a contiguous span (float32, or 16-bit or quantized 8-bit widened in registers): sums, max, sum of
 // exp(x - m), and max with S = sum(exp(x - max)): two passes up to kTwoPassMax floats, above that
 // one online pass with a running max per lane, rescaled only when it rises. Sums: 4 vector
 // accumulators flushed into a double every 64 vectors.
@@ -18,6 +18,7 @@ constexpr std::size_t kPiece = 2048;
 template <class A>
 struct Reductions : Math<A> {
   using typename Math<A>::F;
+  using typename Math<A>::I;
   using Math<A>::W;
   using Math<A>::exp_core;
   using Math<A>::exp_sum_parts;
@@ -43,6 +44,50 @@ struct Reductions : Math<A> {
       return F::load_aligned(lanes);
     }
   };
+
+  // Quantized predictions (qi8 / qu8) widened in registers: u = byte ^ flip is q (uint8) or q + 128
+  // (int8) as an exact float, and value = (u - zero) * scale with zero = zero_point (+ 128): exact
+  // up to the multiply, kept unfused (simd::rounded), so each value is float32(scale * (q - zp)),
+  // one rounding, bit for bit the scalar dequantize (TFLite's). Then the float32 kernels' bounds.
+  struct Quant {
+    std::uint8_t flip;
+    std::int32_t zero_i;
+    float scale_f;
+    F zero, scale;
+    Quant(DType type, float s, std::int32_t zero_point) noexcept
+        : flip(type == DType::qi8 ? 0x80 : 0),
+          zero_i(type == DType::qi8 ? zero_point + 128 : zero_point),
+          scale_f(s),
+          zero(static_cast<float>(zero_i)),
+          scale(s) {}
+    explicit Quant(const Rows& rows) noexcept : Quant(rows.type, rows.scale, rows.zero_point) {}
+    F apply(const I& u) const noexcept { return simd::rounded<A>((xsimd::to_float(u) - zero) * scale); }
+    F at(const std::uint8_t* p) const noexcept { return apply(simd::widen_u8<A>(p, flip)); }
+    float one(std::uint8_t b) const noexcept { return dequantize(b ^ flip, zero_i, scale_f); }
+  };
+  static bool quantized(DType t) noexcept { return t == DType::qi8 || t == DType::qu8; }
+
+  struct SrcQ8 {
+    const std::uint8_t* p;
+    Quant q;
+    F load(std::size_t i) const noexcept { return q.at(p + i); }
+    void prefetch(std::size_t i) const noexcept { prefetch_lines(p + i, 4 * W); }
+    F partial(std::size_t i, std::size_t n, float fill) const noexcept {
+      alignas(64) float lanes[W];
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < n ? q.one(p[i + j]) : fill;
+      return F::load_aligned(lanes);
+    }
+  };
+
+  // max and S of a quantized row: the max on the bytes (a register of bytes per compare; the
+  // dequantization is increasing), then one widening pass for S, whatever the length: the row is
+  // a quarter of its float size, and the max pass costs a sixteenth of the exp pass or less.
+  static void max_sum(const SrcQ8& src, std::size_t n, float* m_out, float* s_out) noexcept {
+    const auto top = static_cast<std::uint8_t>(simd::max_u8<A>(src.p, n, src.q.flip) ^ src.q.flip);  // the raw byte
+    const float m = src.q.one(top);
+    *m_out = m;
+    *s_out = static_cast<float>(span_expsum(src, n, m));
+  }
 
   // ---- reductions over a contiguous float span ----------------------------------------------
 
