@@ -124,14 +124,15 @@ struct Case {
   }
 };
 
-Case make_case(Rng& rng, bool sparse) {
+// forced_k > 0: that many classes, rank 2..4 (fewer rows for thousands of classes).
+Case make_case(Rng& rng, bool sparse, std::size_t forced_k = 0) {
   Case c;
   c.sparse = sparse;
-  const std::size_t rank = 1 + (rng.chance(0.5) ? rng.below(3) : rng.below(8));
+  const std::size_t rank = forced_k > 0 ? 2 + rng.below(3) : 1 + (rng.chance(0.5) ? rng.below(3) : rng.below(8));
   static const std::size_t kClasses[] = {1, 2, 3, 5, 10, 17, 40, 130};
-  const std::size_t k = kClasses[rng.below(8)];
+  const std::size_t k = forced_k > 0 ? forced_k : kClasses[rng.below(8)];
   const std::size_t axis = rng.below(rank);
-  std::size_t v_budget = 700;
+  std::size_t v_budget = forced_k > 500 ? 12 : 700;
   for (std::size_t i = 0; i < rank; ++i) {
     if (i == axis) {
       c.shape.push_back(k);
@@ -148,6 +149,7 @@ Case make_case(Rng& rng, bool sparse) {
   c.ls = sparse && rng.chance(0.6) ? 0.0f : kLs[rng.below(5)];
   c.pred_ty = static_cast<Ty>(rng.below(3));
   c.truth_ty = sparse ? static_cast<Ty>(std::vector<int>{0, 3, 4, 5, 6}[rng.below(5)]) : static_cast<Ty>(rng.below(3));
+  if (c.truth_ty == Ty::u8 && k > 255) c.truth_ty = Ty::u16;  // uint8 labels cannot name class 256 and beyond
   if (sparse && rng.chance(0.3)) {
     // An ignore value the label type can hold: in range (a real class), or outside it.
     const std::int64_t options[] = {0, static_cast<std::int64_t>(k) + 3, -1};
@@ -450,5 +452,19 @@ TEST_CASE("metrics vs the float64 reference: quantized int8 / uint8 predictions,
     Case c = make_case(rng, i % 2 == 0);
     c.pred_ty = rng.chance(0.5) ? Ty::qi8 : Ty::qu8;
     run_case(c, rng);
+  }
+}
+
+TEST_CASE("metrics vs the float64 reference: quantized, every K from 1 to 70 and thousands, ranks 2 to 4") {
+  Rng rng(12022027);
+  std::vector<std::size_t> ks;
+  for (std::size_t k = 1; k <= 70; ++k) ks.push_back(k);
+  for (std::size_t k : {255u, 1000u, 2049u, 4099u}) ks.push_back(k);
+  for (std::size_t k : ks) {
+    for (bool sparse : {true, false}) {
+      Case c = make_case(rng, sparse, k);
+      c.pred_ty = rng.chance(0.5) ? Ty::qi8 : Ty::qu8;
+      run_case(c, rng);
+    }
   }
 }
