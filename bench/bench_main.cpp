@@ -191,9 +191,9 @@ std::vector<Probe> probe_public_calls() {
     const std::string k = "_K" + std::to_string(b->classes);
     for (bool logits : {false, true}) {
       const std::string kind = logits ? "_logits" : "_probs";
-      xent_tensor pred{logits ? b->logits.data() : b->probs.data(), XENT_F32, 2, {b->rows, b->classes}};
-      xent_tensor labels{b->labels.data(), XENT_I32, 1, {b->rows}};
-      xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}};
+      xent_tensor pred{logits ? b->logits.data() : b->probs.data(), XENT_F32, 2, {b->rows, b->classes}, 1.0f, 0};
+      xent_tensor labels{b->labels.data(), XENT_I32, 1, {b->rows}, 1.0f, 0};
+      xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}, 1.0f, 0};
       xent_options o = xent_default_options();
       o.from_logits = logits ? 1 : 0;
       xent_metric sm, cm;
@@ -207,9 +207,9 @@ std::vector<Probe> probe_public_calls() {
       }));
     }
     // Weighted, float16 predictions: the C API's widest frame over the tiles.
-    xent_tensor pred16{b->logits_f16.data(), XENT_F16, 2, {b->rows, b->classes}};
-    xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}};
-    xent_tensor wt{weights.data(), XENT_F32, 1, {b->rows}};
+    xent_tensor pred16{b->logits_f16.data(), XENT_F16, 2, {b->rows, b->classes}, 1.0f, 0};
+    xent_tensor onehot{b->onehot.data(), XENT_F32, 2, {b->rows, b->classes}, 1.0f, 0};
+    xent_tensor wt{weights.data(), XENT_F32, 1, {b->rows}, 1.0f, 0};
     xent_options o = xent_default_options();
     o.from_logits = 1;
     xent_metric cm;

@@ -22,6 +22,13 @@ static_assert(static_cast<int>(ElemType::f32) == static_cast<int>(DType::f32) &&
                   static_cast<int>(ElemType::qi8) == static_cast<int>(DType::qi8) &&
                   static_cast<int>(ElemType::qu8) == static_cast<int>(DType::qu8),
               "the public element tags must match the kernels' DType");
+constexpr bool same_tag(ElementType a, ElemType b) noexcept { return static_cast<int>(a) == static_cast<int>(b); }
+static_assert(same_tag(ElementType::f32, ElemType::f32) && same_tag(ElementType::f16, ElemType::f16) &&
+                  same_tag(ElementType::bf16, ElemType::bf16) && same_tag(ElementType::i32, ElemType::i32) &&
+                  same_tag(ElementType::i64, ElemType::i64) && same_tag(ElementType::u8, ElemType::u8) &&
+                  same_tag(ElementType::u16, ElemType::u16) && same_tag(ElementType::qi8, ElemType::qi8) &&
+                  same_tag(ElementType::qu8, ElemType::qu8),
+              "AnyView's ElementType numbers the tags as ElemType");
 
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 

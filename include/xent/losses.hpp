@@ -10,6 +10,7 @@
 // computed losses, non-finite ones included, so the caller can find them. per_class is ignored.
 #include <cstddef>
 
+#include "xent/any_view.hpp"
 #include "xent/detail/core.hpp"
 #include "xent/options.hpp"
 #include "xent/quantized.hpp"
@@ -46,6 +47,17 @@ template <class L, class Q>
 [[nodiscard]] Status sparse_categorical_crossentropy(View<L> y_true, QuantizedView<Q> y_pred, float* out,
                                                      std::size_t out_size, const SparseOptions& options = {}) noexcept {
   static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
+  return detail::losses(detail::core_options(options), detail::erase(y_true), detail::erase(y_pred), out, out_size);
+}
+
+// Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+// Status::invalid_option.
+[[nodiscard]] inline Status categorical_crossentropy(const AnyView& y_true, const AnyView& y_pred, float* out,
+                                                     std::size_t out_size, const CategoricalOptions& options = {}) noexcept {
+  return detail::losses(detail::core_options(options), detail::erase(y_true), detail::erase(y_pred), out, out_size);
+}
+[[nodiscard]] inline Status sparse_categorical_crossentropy(const AnyView& y_true, const AnyView& y_pred, float* out,
+                                                            std::size_t out_size, const SparseOptions& options = {}) noexcept {
   return detail::losses(detail::core_options(options), detail::erase(y_true), detail::erase(y_pred), out, out_size);
 }
 

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "xent/any_view.hpp"
 #include "xent/detail/core.hpp"
 #include "xent/half.hpp"
 #include "xent/options.hpp"
@@ -140,6 +141,17 @@ class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
     return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
                           this->accumulators());
   }
+  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+  // Status::invalid_option.
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
   // Same kind, options and MaxClasses (the type) else Status::incompatible_state.
   [[nodiscard]] Status merge_state(const CategoricalCrossentropy& other) noexcept {
     return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
@@ -195,6 +207,17 @@ class SparseCategoricalCrossentropy : public detail::MetricState<MaxClasses> {
   [[nodiscard]] Status update_state(View<L> y_true, QuantizedView<Q> y_pred, View<W> sample_weight) noexcept {
     static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
     static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+  // Status::invalid_option.
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
     const detail::Erased w = detail::erase(sample_weight);
     return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
                           this->accumulators());

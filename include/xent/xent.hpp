@@ -1,5 +1,6 @@
 #pragma once
 // Umbrella header: the whole public API of xent.
+#include "xent/any_view.hpp"
 #include "xent/half.hpp"
 #include "xent/kernels.hpp"
 #include "xent/losses.hpp"

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "xent/any_view.hpp"
 #include "xent/half.hpp"
 #include "xent/options.hpp"
 #include "xent/quantized.hpp"
@@ -15,8 +16,8 @@
 
 namespace xent::detail {
 
-// Same values as the kernels' DType (src/kernels/kernel_table.hpp) and the C API's xent_dtype; the
-// core checks that. qi8 / qu8: quantized predictions (QuantizedView), not the plain u8 of labels.
+// Same values as the kernels' DType (src/kernels/kernel_table.hpp), the public ElementType and the
+// C API's xent_dtype; the core checks that. qi8 / qu8: quantized predictions, not the u8 of labels.
 enum class ElemType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, qi8, qu8, unsupported };
 
 template <class T>
@@ -60,6 +61,10 @@ template <class T>
 constexpr Erased erase(const QuantizedView<T>& v) noexcept {
   return Erased{static_cast<const void*>(v.data), std::is_same_v<T, std::int8_t> ? ElemType::qi8 : ElemType::qu8,
                 &v.shape, v.scale, v.zero_point};
+}
+// The tag as given; the plan refuses one its argument does not take (or no element type at all).
+constexpr Erased erase(const AnyView& v) noexcept {
+  return Erased{v.data, static_cast<ElemType>(static_cast<std::uint8_t>(v.type)), &v.shape, v.scale, v.zero_point};
 }
 
 enum class Kind : std::uint8_t { categorical = 1, sparse = 2 };
