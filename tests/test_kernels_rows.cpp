@@ -416,3 +416,37 @@ TEST_CASE("rows: quantized extremes: every byte value, all-equal rows, the large
     }
   }
 }
+
+TEST_CASE("rows: long quantized logits with large values, where each value's rounding shows in the loss") {
+  // |z| up to ~1000: a dequantized value's rounding (half an ulp of z, 1.5e-5 at 256) is far above
+  // the tolerance of a loss near log S ~ 4. Most of each row sits one to three steps below its max,
+  // so S is made of those terms: the kernels must use the rounded values, as the semantics say
+  // (the AVX-512 tables' correction and e_max factor; without them this test fails).
+  xent::test::Rng rng(707);
+  for (DType t : {DType::qi8, DType::qu8}) {
+    const std::int32_t lo = t == DType::qi8 ? -128 : 0;
+    for (float scale : {0.73f, 0.9013f, 1.37f, 3.3f, 4.0f, 4.1f}) {  // 255 s <= 1024: the AVX-512 tables, above: the exp pass
+      for (std::size_t k : {1500u, 4099u}) {
+        const Quant q{scale, lo + static_cast<std::int32_t>(rng.next() % 40)};
+        std::vector<std::vector<float>> v(4, std::vector<float>(k));
+        std::vector<std::int32_t> labels(4);
+        for (std::size_t r = 0; r < 4; ++r) {
+          const double top = static_cast<double>(lo + 255 - q.zero_point);
+          for (std::size_t i = 0; i < k; ++i) {
+            const double step = i % 8 == 0 ? static_cast<double>(rng.next() % 200) : static_cast<double>(1 + i % 3);
+            v[r][i] = static_cast<float>((top - step) * scale);
+          }
+          const std::size_t at = static_cast<std::size_t>(rng.next() % k);
+          v[r][at] = static_cast<float>(top * scale);
+          // The max's class (the loss is log S, small) or one near it.
+          labels[r] = static_cast<std::int32_t>(r % 2 == 0 ? at : (at + 1) % k);
+        }
+        INFO("type " << static_cast<int>(t) << " scale " << scale << " zp " << q.zero_point << " K " << k);
+        check_sparse(Block(v, t, false, 0, q), labels, true, 0.0f);
+        std::vector<std::vector<float>> onehot(4, std::vector<float>(k, 0.0f));
+        for (std::size_t r = 0; r < 4; ++r) onehot[r][static_cast<std::size_t>(labels[r])] = 1.0f;
+        check_categorical(Block(v, t, false, 0, q), Block(onehot, DType::f32, false, 0), true, 0.0f);
+      }
+    }
+  }
+}

@@ -32,11 +32,13 @@ struct RowAccess : Reductions<A> {
   using typename Reductions<A>::SrcF32;
   using typename Reductions<A>::SrcQ8;
   using typename Reductions<A>::Quant;
+  using typename Reductions<A>::ExpTables;
   using Reductions<A>::W;
   using Reductions<A>::quantized;
   using Reductions<A>::max_sum;
   using Reductions<A>::span_expsum;
   using Reductions<A>::span_max;
+  using Reductions<A>::span_sum;
 
   // ---- reading rows: a row as contiguous float32 chunks --------------------------------------
 
@@ -58,6 +60,19 @@ struct RowAccess : Reductions<A> {
     }
     for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride, rows.scale, rows.zero_point);
     return buf;
+  }
+
+  // Sum of f(x) over row r: straight from the bytes of a contiguous quantized row, else over chunks
+  // (a contiguous float32 row is one chunk, the data itself).
+  template <class Fn>
+  static double row_sum(const Rows& rows, std::size_t r, Fn&& f) noexcept {
+    if (rows.class_stride == 1 && quantized(rows.type)) {
+      const SrcQ8 src{static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, Quant(rows)};
+      return span_sum(src, rows.classes, f);
+    }
+    double s = 0.0;
+    for_chunks(rows, r, [&s, &f](const float* p, std::size_t n, std::size_t) { s += span_sum(p, n, f); });
+    return s;
   }
 
   static std::size_t chunk_length(const Rows& rows) noexcept {
@@ -112,22 +127,24 @@ struct RowAccess : Reductions<A> {
   }
 
   // Two sibling frames: the contiguous float rows, and the strided / integer ones with their buffer.
-  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+  // t: the block's exp tables for long quantized rows (make_tables), or null.
+  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out, const ExpTables* t = nullptr) noexcept {
     if (rows.class_stride == 1 && (rows.type == DType::f32 || rows.type == DType::f16 || rows.type == DType::bf16 ||
                                    quantized(rows.type))) {
-      row_max_sum_contiguous(rows, r, m_out, s_out);
+      row_max_sum_contiguous(rows, r, m_out, s_out, t);
     } else {
       row_max_sum_chunked(rows, r, m_out, s_out);
     }
   }
 
-  [[gnu::noinline]] static void row_max_sum_contiguous(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+  [[gnu::noinline]] static void row_max_sum_contiguous(const Rows& rows, std::size_t r, float* m_out, float* s_out,
+                                                      const ExpTables* t) noexcept {
     const std::size_t off = r * rows.row_stride;
     const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
     if (rows.type == DType::f32) return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
     if (rows.type == DType::f16) return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
     if (quantized(rows.type)) {
-      return max_sum(SrcQ8{static_cast<const std::uint8_t*>(rows.data) + off, Quant(rows)}, rows.classes, m_out, s_out);
+      return max_sum(SrcQ8{static_cast<const std::uint8_t*>(rows.data) + off, Quant(rows)}, rows.classes, m_out, s_out, t);
     }
     max_sum(Src16<false>{h}, rows.classes, m_out, s_out);  // bf16
   }

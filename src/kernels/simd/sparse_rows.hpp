@@ -16,13 +16,14 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::QuadRows;
   using typename RowAccess<A>::QuadRowsQ8;
   using typename RowAccess<A>::Quant;
+  using typename RowAccess<A>::ExpTables;
+  using RowAccess<A>::make_tables;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
   using RowAccess<A>::element;
   using RowAccess<A>::exp_sum_term;
   using RowAccess<A>::fill_tile;
-  using RowAccess<A>::for_chunks;
   using RowAccess<A>::for_lane_chunks;
   using RowAccess<A>::kQuadIota;
   using RowAccess<A>::kSplitFast;
@@ -30,6 +31,7 @@ struct SparseRows : RowAccess<A> {
   using RowAccess<A>::load_labels;
   using RowAccess<A>::quantized;
   using RowAccess<A>::rows_from;
+  using RowAccess<A>::row_sum;
   using RowAccess<A>::log_any;
   using RowAccess<A>::log_core;
   using RowAccess<A>::row_max_sum;
@@ -231,6 +233,8 @@ struct SparseRows : RowAccess<A> {
     const float ls = params.label_smoothing;
     const float kf = static_cast<float>(pred.classes);
     alignas(64) float a[kRowBatch], b[kRowBatch], c[kRowBatch];
+    ExpTables tables;
+    if (params.from_logits) make_tables(pred, tables);
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += kRowBatch) {
       const std::size_t count = pred.rows - r0 < kRowBatch ? pred.rows - r0 : kRowBatch;
       for (std::size_t j = 0; j < kRowBatch; ++j) {
@@ -240,7 +244,7 @@ struct SparseRows : RowAccess<A> {
       for (std::size_t j = 0; j < count; ++j) {
         const std::size_t r = r0 + j;
         if (labels[r] < 0) continue;
-        sparse_row_terms(pred, r, static_cast<std::size_t>(labels[r]), params, &a[j], &b[j], &c[j]);
+        sparse_row_terms(pred, r, static_cast<std::size_t>(labels[r]), params, &a[j], &b[j], &c[j], tables);
       }
       for (std::size_t j = 0; j < count; j += W) {
         const std::size_t n = count - j < W ? count - j : W;
@@ -256,27 +260,19 @@ struct SparseRows : RowAccess<A> {
   // probabilities: S, clip(p_y) and (smoothed) sum(log clip(p)). Inlined: as its own frame it
   // would stack on the batch arrays anyway, with more spills.
   [[gnu::always_inline]] static void sparse_row_terms(const Rows& pred, std::size_t r, std::size_t y, const LossParams& params,
-                                                 float* a, float* b, float* c) noexcept {
+                                                 float* a, float* b, float* c, const ExpTables& tables) noexcept {
     const bool smooth = params.label_smoothing > 0.0f;
     if (params.from_logits) {
       float m = 0.0f;
-      row_max_sum(pred, r, &m, a);
+      row_max_sum(pred, r, &m, a, &tables);
       *b = element(pred, r * pred.row_stride + y * pred.class_stride) - m;
       if (smooth) {
-        double d = 0.0;
         const F mv(m);
-        for_chunks(pred, r, [&d, &mv](const float* p, std::size_t n, std::size_t) {
-          d += span_sum(p, n, [&mv](const F& z) { return z - mv; });
-        });
-        *c = static_cast<float>(d);
+        *c = static_cast<float>(row_sum(pred, r, [&mv](const F& z) { return z - mv; }));
       }
     } else {
-      double s = 0.0, l = 0.0;
-      for_chunks(pred, r, [&](const float* p, std::size_t n, std::size_t) {
-        s += span_sum(p, n, [](const F& v) { return clip(v); });
-        if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
-      });
-      *a = static_cast<float>(s);
+      *a = static_cast<float>(row_sum(pred, r, [](const F& v) { return clip(v); }));
+      const double l = smooth ? row_sum(pred, r, [](const F& v) { return log_core(clip(v)); }) : 0.0;
       const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride, pred.scale, pred.zero_point);
       *b = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
       *c = static_cast<float>(l);
