@@ -16,8 +16,6 @@ struct CategoricalRows : SparseRows<A> {
   using typename SparseRows<A>::QuadRows;
   using typename SparseRows<A>::QuadRowsQ8;
   using typename SparseRows<A>::Quant;
-  using typename SparseRows<A>::ExpTables;
-  using SparseRows<A>::make_tables;
   using typename SparseRows<A>::Smooth;
   using SparseRows<A>::W;
   using SparseRows<A>::block_row_sums;
@@ -88,11 +86,11 @@ struct CategoricalRows : SparseRows<A> {
     float s = 0.0f, m = 0.0f, log_s = 0.0f;
   };
 
-  static RowStats categorical_stats(const Rows& pred, std::size_t r, bool from_logits, const ExpTables* tables) noexcept {
+  static RowStats categorical_stats(const Rows& pred, std::size_t r, bool from_logits) noexcept {
     RowStats st;
     if (from_logits) {
       float s = 0.0f;
-      row_max_sum(pred, r, &st.m, &s, tables);
+      row_max_sum(pred, r, &st.m, &s);
       st.s = s;
       st.log_s = simd::lane0<A>(log_any(F(s)));
     } else {
@@ -157,19 +155,19 @@ struct CategoricalRows : SparseRows<A> {
   // Keras's NaN for 0 / 0), as does a last group of fewer rows.
   // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
   // Quantized predictions: the same on their dequantized values (QuadRowsQ8).
-  [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
-                                                         std::size_t r0) noexcept {
-    const QuadRows y{static_cast<const float*>(truth.data), truth.row_stride};
-    if (quantized(pred.type)) {
-      const QuadRowsQ8 x{static_cast<const std::uint8_t*>(pred.data), pred.row_stride, Quant(pred)};
-      return categorical_quads(x, y, pred, params, loss, r0);
-    }
-    return categorical_quads(QuadRows{static_cast<const float*>(pred.data), pred.row_stride}, y, pred, params, loss, r0);
+  static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                       std::size_t r0) noexcept {
+    return quantized(pred.type) ? categorical_quads<true>(pred, truth, params, loss, r0)
+                                : categorical_quads<false>(pred, truth, params, loss, r0);
   }
 
-  template <class X>
-  [[gnu::always_inline]] static std::size_t categorical_quads(const X& x, const QuadRows& y, const Rows& pred, const LossParams& params,
-                                                              float* loss, std::size_t r0) noexcept {
+  // One frame per prediction type: both inlined into one function made the float32 frame carry the
+  // quantized one's spills too (M1).
+  template <bool kQuant>
+  [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                                         std::size_t r0) noexcept {
+    const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
+    const QuadRows y{static_cast<const float*>(truth.data), truth.row_stride};
     for (; r0 + W <= pred.rows; r0 += W) {
       F out;
       if (!categorical_group(x.from(r0), y.from(r0), pred.classes, params, out)) return r0;
@@ -267,11 +265,9 @@ struct CategoricalRows : SparseRows<A> {
                            truth.type == DType::f32 && truth.class_stride == 1;
     bool have_s = false;
     float s = 0.0f;
-    ExpTables tables;
-    if (params.from_logits) make_tables(pred, tables);
     for (std::size_t r = 0; r < pred.rows; ++r) {
       if (f32_probs) {
-        if (!have_s) s = categorical_stats(pred, r, false, nullptr).s;
+        if (!have_s) s = categorical_stats(pred, r, false).s;
         have_s = false;
         if (std::isfinite(s) && s != 0.0f) {  // else a NaN q is possible (0/0, inf/inf): the general path
           const float* p = static_cast<const float*>(pred.data) + r * pred.row_stride;
@@ -284,7 +280,7 @@ struct CategoricalRows : SparseRows<A> {
       }
       // The statistics in their own frame; the loss inlined (out of line it measured 1.5x slower
       // per row on AVX-512 and AVX2).
-      const RowStats st = categorical_stats(pred, r, params.from_logits, &tables);
+      const RowStats st = categorical_stats(pred, r, params.from_logits);
       loss[r] = categorical_row_loss(pred, truth, r, st, params, sm);
     }
   }
@@ -383,11 +379,9 @@ struct CategoricalRows : SparseRows<A> {
   // Per-class shares: row by row for every layout (a reporting path, not a hot one).
   [[gnu::cold]] static void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
                                        const float* row_weight, double* class_total) noexcept {
-    ExpTables tables;
-    if (params.from_logits) make_tables(pred, tables);
     for (std::size_t r = 0; r < pred.rows; ++r) {
       const double w = row_weight != nullptr ? static_cast<double>(row_weight[r]) : 1.0;
-      const RowStats st = categorical_stats(pred, r, params.from_logits, &tables);  // a sibling frame of the shares'
+      const RowStats st = categorical_stats(pred, r, params.from_logits);  // a sibling frame of the shares'
       categorical_row_shares(pred, truth, r, st, params, w, class_total);
     }
   }

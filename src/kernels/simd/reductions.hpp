@@ -83,62 +83,62 @@ struct Reductions : Math<A> {
   // q - zp, e the dequantization's rounding) and m = s a_max + e_max, each term
   // exp(z - m) = exp(-s d) exp(e) exp(-e_max), d = a_max - a in [0, 255]:
   // exp(-s d) = hi[d >> 4] lo[d & 15] (two in-register lookups; entries exp(-16 s j), exp(-s i)
-  // rounded from double, per block of rows), exp(e) as 1 + e (e recovered exactly by an FMA; |e| <= 2^-24 |z|
-  // <= 2^-14, so e^2 / 2 is under 0.03 ulp), exp(-e_max) once per row in double. Each term within 2 ulp
+  // rounded from double), exp(e) as 1 + e (e recovered exactly by an FMA; |e| <= 2^-24 |z| <= 2^-14,
+  // so e^2 / 2 is under 0.03 ulp), exp(-e_max) once per row in double. Each term within 2 ulp
   // of exp(z - m): no polynomial, no range reduction. Measured on Zen 5 at 256 x 32,000 int8: 7.6
   // G elements/s against 5.0 for the widening exp pass (float32 rows: 7.0). A 256-entry table of
   // the terms read by a gather measured 2.9 (AVX-512) and 0.8 (AVX2) G/s: slower than computing them.
   static constexpr bool kExpSplit = simd::lookup_size<A>() == 16;
-  static constexpr std::size_t kExpSplitMin = 64;  // one trip of the loop
-  struct ExpTables {
-    alignas(64) std::int32_t hi[kExpSplit ? 16 : 1];
-    alignas(64) std::int32_t lo[kExpSplit ? 16 : 1];
-    bool on = false;
-  };
-  // Once per block: on for quantized rows long enough whose values stay within 1024 (255 s does), so
-  // that |e| <= 2^-14 and 1 + e is exp(e) to 0.03 ulp; larger scales take the widening exp pass.
-  static void make_tables(const Rows& rows, ExpTables& t) noexcept {
-    t.on = kExpSplit && quantized(rows.type) && rows.class_stride == 1 && rows.classes >= kExpSplitMin &&
-           255.0f * rows.scale <= 1024.0f;
-    if constexpr (kExpSplit) {
-      if (!t.on) return;
-      // Powers of exp(-s) and exp(-16 s) in double: 15 products add under 2e-15 relative.
-      const auto s = static_cast<double>(rows.scale);
-      const double step_lo = std::exp(-s), step_hi = std::exp(-16.0 * s);
-      double lo = 1.0, hi = 1.0;
-      for (std::size_t j = 0; j < 16; ++j, lo *= step_lo, hi *= step_hi) {
-        t.hi[j] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(hi)));
-        t.lo[j] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(lo)));
-      }
-    }
-  }
+  // Rows this long or more: the tables (one exp, 4 squarings and 30 products in double, per row) cost
+  // under a quarter of what they save. 255 s <= 1024 keeps |e| <= 2^-14 (1 + e is exp(e) to 0.03 ulp);
+  // larger scales take the widening exp pass.
+  static constexpr std::size_t kExpSplitMin = 1024;
 
-  // max and S of a quantized row: the max on the bytes (a register of bytes per compare; the
-  // dequantization is increasing), then one widening pass for S, whatever the length: the row is
-  // a quarter of its float size, and the max pass costs a sixteenth of the exp pass or less.
-  static void max_sum(const SrcQ8& src, std::size_t n, float* m_out, float* s_out, const ExpTables* t = nullptr) noexcept {
-    const auto top = static_cast<std::uint8_t>(simd::max_u8<A>(src.p, n, src.q.flip) ^ src.q.flip);  // the raw byte
-    const float m = src.q.one(top);
+  // max and S of a quantized row at p (its Rows for the type and parameters): the max on the bytes
+  // (a register of bytes per compare; the dequantization is increasing), then one pass for S, whatever
+  // the length: the row is a quarter of its float size, and the max pass costs a sixteenth of the exp
+  // pass or less. No vector here: the sums build theirs in sibling frames (stack: M1).
+  static void quant_max_sum(const std::uint8_t* p, const Rows& rows, float* m_out, float* s_out) noexcept {
+    const std::size_t n = rows.classes;
+    const std::uint8_t flip = rows.type == DType::qi8 ? 0x80 : 0;
+    const auto top = static_cast<std::uint8_t>(simd::max_u8<A>(p, n, flip) ^ flip);  // the raw byte
+    const float m = dequantize(static_cast<std::int32_t>(top ^ flip) - (flip != 0 ? 128 : 0), rows.zero_point, rows.scale);
     *m_out = m;
+    double s = 0.0;
+    std::size_t done = 0;
     if constexpr (kExpSplit) {
-      if (t != nullptr && t->on) {
-        *s_out = static_cast<float>(split_expsum(src, n, top, m, *t));
-        return;
+      if (n >= kExpSplitMin && 255.0f * rows.scale <= 1024.0f) {
+        done = n - n % (4 * W);  // the tables' pass stops at a whole block
+        s = split_expsum(p, done, rows, top, m);
       }
     }
-    *s_out = static_cast<float>(span_expsum(src, n, m));
+    if (done < n) s += expsum_q8(p + done, n - done, rows, m);
+    *s_out = static_cast<float>(s);
+  }
+  [[gnu::noinline]] static double expsum_q8(const std::uint8_t* p, std::size_t n, const Rows& rows, float m) noexcept {
+    return span_expsum(SrcQ8{p, Quant(rows)}, n, m);
   }
 
-  [[gnu::noinline]] static double split_expsum(const SrcQ8& src, std::size_t n, std::uint8_t top, float m,
-                                               const ExpTables& t) noexcept {
-    const Quant& q = src.q;
+  // n: a multiple of 4 W.
+  [[gnu::noinline]] static double split_expsum(const std::uint8_t* p, std::size_t n, const Rows& rows, std::uint8_t top,
+                                               float m) noexcept {
+    const Quant q(rows);
+    // hi[j] = exp(-16 s j), lo[i] = exp(-s i): powers in double (each within 1e-15 relative), rounded.
+    alignas(64) std::int32_t hi[16], lo[16];
+    {
+      double step = std::exp(-static_cast<double>(q.scale_f));
+      double l = 1.0, h = 1.0;
+      for (std::size_t i = 0; i < 16; ++i, l *= step) lo[i] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(l)));
+      for (int i = 0; i < 4; ++i) step *= step;  // exp(-16 s)
+      for (std::size_t j = 0; j < 16; ++j, h *= step) hi[j] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(h)));
+    }
     const I u_top(static_cast<std::int32_t>(top ^ q.flip)), zero(q.zero_i);
     const F neg_scale(-q.scale_f);
     F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
     auto term = [&](std::size_t i) {
-      const I u = simd::widen_u8<A>(src.p + i, q.flip);
+      const I u = simd::widen_u8<A>(p + i, q.flip);
       const I d = u_top - u;
-      const F hl = simd::as_float<A>(simd::lookup<A>(simd::sra<4, A>(d), t.hi)) * simd::as_float<A>(simd::lookup<A>(d, t.lo));
+      const F hl = simd::as_float<A>(simd::lookup<A>(simd::sra<4, A>(d), hi)) * simd::as_float<A>(simd::lookup<A>(d, lo));
       const F af = xsimd::to_float(u - zero);
       const F z = simd::rounded<A>(af * q.scale);
       return simd::fma<A>(hl, simd::fma<A>(af, neg_scale, z), hl);  // hl (1 + e), e = z - s a exactly
@@ -147,7 +147,7 @@ struct Reductions : Math<A> {
     std::size_t i = 0;
     unsigned since = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
-      src.prefetch(i);
+      prefetch_lines(p + i, 4 * W);
       a0 += term(i);
       a1 += term(i + W);
       a2 += term(i + 2 * W);
@@ -161,10 +161,7 @@ struct Reductions : Math<A> {
     total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3)));
     // exp(-e_max): e_max = m - s a_max, exact in double.
     const double a_max = static_cast<double>(static_cast<std::int32_t>(top ^ q.flip) - q.zero_i);
-    total *= std::exp(-(static_cast<double>(m) - static_cast<double>(q.scale_f) * a_max));
-    // The last elements (fewer than 4 W) by the widening exp pass.
-    if (i < n) total += span_expsum(SrcQ8{src.p + i, q}, n - i, m);
-    return total;
+    return total * std::exp(-(static_cast<double>(m) - static_cast<double>(q.scale_f) * a_max));
   }
 
   // ---- reductions over a contiguous float span ----------------------------------------------

@@ -32,9 +32,9 @@ struct RowAccess : Reductions<A> {
   using typename Reductions<A>::SrcF32;
   using typename Reductions<A>::SrcQ8;
   using typename Reductions<A>::Quant;
-  using typename Reductions<A>::ExpTables;
   using Reductions<A>::W;
   using Reductions<A>::quantized;
+  using Reductions<A>::quant_max_sum;
   using Reductions<A>::max_sum;
   using Reductions<A>::span_expsum;
   using Reductions<A>::span_max;
@@ -66,13 +66,14 @@ struct RowAccess : Reductions<A> {
   // (a contiguous float32 row is one chunk, the data itself).
   template <class Fn>
   static double row_sum(const Rows& rows, std::size_t r, Fn&& f) noexcept {
-    if (rows.class_stride == 1 && quantized(rows.type)) {
-      const SrcQ8 src{static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, Quant(rows)};
-      return span_sum(src, rows.classes, f);
-    }
+    if (rows.class_stride == 1 && quantized(rows.type)) return row_sum_q8(rows, r, f);
     double s = 0.0;
     for_chunks(rows, r, [&s, &f](const float* p, std::size_t n, std::size_t) { s += span_sum(p, n, f); });
     return s;
+  }
+  template <class Fn>  // its own frame, as row_max_sum_q8
+  [[gnu::noinline]] static double row_sum_q8(const Rows& rows, std::size_t r, const Fn& f) noexcept {
+    return span_sum(SrcQ8{static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, Quant(rows)}, rows.classes, f);
   }
 
   static std::size_t chunk_length(const Rows& rows) noexcept {
@@ -120,33 +121,35 @@ struct RowAccess : Reductions<A> {
     for (; i < n; ++i) out[i] = q.one(b[i]);
   }
 
-  // One element as float; a dequantized one stays rounded when the caller subtracts from it.
-  static float element(const Rows& rows, std::size_t i) noexcept {
+  // One element as float; a dequantized one stays rounded when the caller subtracts from it. Out of
+  // line: once per row, and its lane store stays out of the row loops' frames.
+  [[gnu::noinline]] static float element(const Rows& rows, std::size_t i) noexcept {
     const float v = load_element(rows.data, rows.type, i, rows.scale, rows.zero_point);
     return quantized(rows.type) ? simd::lane0<A>(simd::rounded<A>(F(v))) : v;
   }
 
   // Two sibling frames: the contiguous float rows, and the strided / integer ones with their buffer.
-  // t: the block's exp tables for long quantized rows (make_tables), or null.
-  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out, const ExpTables* t = nullptr) noexcept {
+  static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
     if (rows.class_stride == 1 && (rows.type == DType::f32 || rows.type == DType::f16 || rows.type == DType::bf16 ||
                                    quantized(rows.type))) {
-      row_max_sum_contiguous(rows, r, m_out, s_out, t);
+      row_max_sum_contiguous(rows, r, m_out, s_out);
     } else {
       row_max_sum_chunked(rows, r, m_out, s_out);
     }
   }
 
-  [[gnu::noinline]] static void row_max_sum_contiguous(const Rows& rows, std::size_t r, float* m_out, float* s_out,
-                                                      const ExpTables* t) noexcept {
+  [[gnu::noinline]] static void row_max_sum_contiguous(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
     const std::size_t off = r * rows.row_stride;
     const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
     if (rows.type == DType::f32) return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
     if (rows.type == DType::f16) return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
-    if (quantized(rows.type)) {
-      return max_sum(SrcQ8{static_cast<const std::uint8_t*>(rows.data) + off, Quant(rows)}, rows.classes, m_out, s_out, t);
-    }
+    if (quantized(rows.type)) return row_max_sum_q8(rows, r, m_out, s_out);
     max_sum(Src16<false>{h}, rows.classes, m_out, s_out);  // bf16
+  }
+
+  // Its own frame: inlined above, its vectors' spills made the float rows' frame ten times larger.
+  [[gnu::noinline]] static void row_max_sum_q8(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+    quant_max_sum(static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, rows, m_out, s_out);
   }
 
   // Strided or integer rows (not a hot path, so compiled for size): two passes over widened chunks.
@@ -324,6 +327,16 @@ struct RowAccess : Reductions<A> {
       simd::transpose_blocks<A>(col);
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+    }
+  }
+
+  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows.
+  template <bool kQuant>
+  static auto quad_rows(const Rows& rows) noexcept {
+    if constexpr (kQuant) {
+      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data), rows.row_stride, Quant(rows)};
+    } else {
+      return QuadRows{static_cast<const float*>(rows.data), rows.row_stride};
     }
   }
 

@@ -16,8 +16,6 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::QuadRows;
   using typename RowAccess<A>::QuadRowsQ8;
   using typename RowAccess<A>::Quant;
-  using typename RowAccess<A>::ExpTables;
-  using RowAccess<A>::make_tables;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
@@ -150,17 +148,13 @@ struct SparseRows : RowAccess<A> {
   // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
   // Returns the rows done: all but a last group of fewer than W. Quantized rows: the same on their
   // dequantized values (QuadRowsQ8).
-  [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
-    if (quantized(pred.type)) {
-      return sparse_probs_quads(QuadRowsQ8{static_cast<const std::uint8_t*>(pred.data), pred.row_stride, Quant(pred)}, pred,
-                                labels, loss);
-    }
-    return sparse_probs_quads(QuadRows{static_cast<const float*>(pred.data), pred.row_stride}, pred, labels, loss);
+  static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+    return quantized(pred.type) ? sparse_probs_quads<true>(pred, labels, loss) : sparse_probs_quads<false>(pred, labels, loss);
   }
 
-  template <class X>
-  [[gnu::always_inline]] static std::size_t sparse_probs_quads(const X& x, const Rows& pred, const std::int32_t* labels,
-                                                               float* loss) noexcept {
+  template <bool kQuant>  // one frame per prediction type (see categorical_quads)
+  [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+    const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
     std::size_t r0 = 0;
     for (; r0 + W <= pred.rows; r0 += W) store_rows(sparse_probs_group(x.from(r0), pred.classes, labels + r0), loss + r0, W);
     return r0;
@@ -233,8 +227,6 @@ struct SparseRows : RowAccess<A> {
     const float ls = params.label_smoothing;
     const float kf = static_cast<float>(pred.classes);
     alignas(64) float a[kRowBatch], b[kRowBatch], c[kRowBatch];
-    ExpTables tables;
-    if (params.from_logits) make_tables(pred, tables);
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += kRowBatch) {
       const std::size_t count = pred.rows - r0 < kRowBatch ? pred.rows - r0 : kRowBatch;
       for (std::size_t j = 0; j < kRowBatch; ++j) {
@@ -244,7 +236,7 @@ struct SparseRows : RowAccess<A> {
       for (std::size_t j = 0; j < count; ++j) {
         const std::size_t r = r0 + j;
         if (labels[r] < 0) continue;
-        sparse_row_terms(pred, r, static_cast<std::size_t>(labels[r]), params, &a[j], &b[j], &c[j], tables);
+        sparse_row_terms(pred, r, static_cast<std::size_t>(labels[r]), params, &a[j], &b[j], &c[j]);
       }
       for (std::size_t j = 0; j < count; j += W) {
         const std::size_t n = count - j < W ? count - j : W;
@@ -260,11 +252,11 @@ struct SparseRows : RowAccess<A> {
   // probabilities: S, clip(p_y) and (smoothed) sum(log clip(p)). Inlined: as its own frame it
   // would stack on the batch arrays anyway, with more spills.
   [[gnu::always_inline]] static void sparse_row_terms(const Rows& pred, std::size_t r, std::size_t y, const LossParams& params,
-                                                 float* a, float* b, float* c, const ExpTables& tables) noexcept {
+                                                 float* a, float* b, float* c) noexcept {
     const bool smooth = params.label_smoothing > 0.0f;
     if (params.from_logits) {
       float m = 0.0f;
-      row_max_sum(pred, r, &m, a, &tables);
+      row_max_sum(pred, r, &m, a);
       *b = element(pred, r * pred.row_stride + y * pred.class_stride) - m;
       if (smooth) {
         const F mv(m);
