@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "xent/xent.hpp"
 
@@ -45,11 +46,12 @@ xent_status to_c(xent::Status s) noexcept { return static_cast<xent_status>(stat
 xent::AnyView any(const xent_tensor& t) noexcept {
   xent::AnyView v;
   v.data = t.data;
-  // Read as the int a C caller stored (C++ may assume an enum holds only its enumerators' range); one
-  // outside the enum becomes a tag no argument takes, not its low byte.
-  static_assert(sizeof t.dtype == sizeof(int), "xent_dtype is stored as an int");
-  int code = 0;
-  std::memcpy(&code, &t.dtype, sizeof code);
+  // Read as the integer a C caller stored (C++ may assume an enum holds only its enumerators' range;
+  // its size is the ABI's: one byte where enums are short, as on arm-none-eabi); a value outside the
+  // enum becomes a tag no argument takes, not its low byte.
+  std::underlying_type_t<xent_dtype> raw{};
+  std::memcpy(&raw, &t.dtype, sizeof raw);
+  const auto code = static_cast<long long>(raw);
   v.type = static_cast<xent::ElementType>(code >= 0 && code <= XENT_QU8 ? code : 0xff);
   v.shape = xent::Shape::from(t.dims, t.rank);
   v.scale = t.scale;
