@@ -47,15 +47,21 @@ Loaded<T> load(const char* name, xent::npy::DType want) {
   return out;
 }
 
-// A tiny parse of `"key": number` from the reference json.
-double reference(const char* key) {
-  const std::string path = data_path("digits_reference.json");
+// A whole file of data/ as bytes.
+std::string read_file(const char* name) {
+  const std::string path = data_path(name);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   REQUIRE(f != nullptr);
   std::string text;
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
   std::fclose(f);
+  return text;
+}
+
+// A tiny parse of `"key": number` from the reference json.
+double reference(const char* key) {
+  const std::string text = read_file("digits_reference.json");
   const std::string quoted = std::string("\"") + key + "\"";
   const std::size_t at = text.find(quoted);
   REQUIRE(at != std::string::npos);
@@ -174,13 +180,7 @@ namespace {
 
 // `"key": number` inside the object of `file` in digits_quantized.json.
 double quantized_reference(const char* file, const char* key) {
-  const std::string path = data_path("digits_quantized.json");
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  REQUIRE(f != nullptr);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
+  const std::string text = read_file("digits_quantized.json");
   const std::size_t object = text.find(std::string("\"") + file + "\"");
   REQUIRE(object != std::string::npos);
   const std::string quoted = std::string("\"") + key + "\"";
@@ -193,13 +193,7 @@ double quantized_reference(const char* file, const char* key) {
 // An int8 file: the project's .npy reader has no '|i1' (it reads predictions of the float types and
 // labels); version 1.0 header, C order, checked against what we expect.
 std::vector<std::int8_t> load_i8(const char* name, std::size_t rows, std::size_t cols) {
-  const std::string path = data_path(name);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  REQUIRE(f != nullptr);
-  std::string bytes;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, n);
-  std::fclose(f);
+  const std::string bytes = read_file(name);
   REQUIRE(bytes.size() > 10);
   REQUIRE(bytes.compare(0, 8, "\x93NUMPY\x01\x00", 8) == 0);
   const std::size_t header = static_cast<unsigned char>(bytes[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);

@@ -354,9 +354,11 @@ TEST_CASE("rows: quantized int8 / uint8, every layout, short and long rows, both
   xent::test::Rng rng(606);
   std::vector<std::size_t> ks;
   for (std::size_t k = 1; k <= 70; ++k) ks.push_back(k);
-  for (std::size_t k : {100u, 255u, 1000u, 4097u, 9001u, 40000u}) ks.push_back(k);
+  for (std::size_t k : {100u, 255u, 1000u, 4097u, 40000u}) ks.push_back(k);
   for (std::size_t k : ks) {
-    const std::size_t rows = k > 1000 ? 3 : (k > 70 ? 19 : (k % 3 == 0 ? 37 : 16));
+    // Partial lane groups (19 = 16 + 3) and whole ones; long rows one at a time (the float64
+    // references are most of the time, and Cortex-M4 computes double in software).
+    const std::size_t rows = k > 1000 ? 1 : (k > 70 || k % 3 == 0 ? 19 : 16);
     std::vector<std::int32_t> labels(rows);
     for (std::size_t r = 0; r < rows; ++r) labels[r] = r % 5 == 2 ? -1 : static_cast<std::int32_t>(rng.next() % k);
     std::vector<std::vector<float>> onehot(rows, std::vector<float>(k, 0.0f));
