@@ -18,19 +18,42 @@ static_assert(static_cast<int>(ElemType::f32) == static_cast<int>(DType::f32) &&
                   static_cast<int>(ElemType::i32) == static_cast<int>(DType::i32) &&
                   static_cast<int>(ElemType::i64) == static_cast<int>(DType::i64) &&
                   static_cast<int>(ElemType::u8) == static_cast<int>(DType::u8) &&
-                  static_cast<int>(ElemType::u16) == static_cast<int>(DType::u16),
+                  static_cast<int>(ElemType::u16) == static_cast<int>(DType::u16) &&
+                  static_cast<int>(ElemType::qi8) == static_cast<int>(DType::qi8) &&
+                  static_cast<int>(ElemType::qu8) == static_cast<int>(DType::qu8),
               "the public element tags must match the kernels' DType");
+constexpr bool same_tag(ElementType a, ElemType b) noexcept { return static_cast<int>(a) == static_cast<int>(b); }
+static_assert(same_tag(ElementType::f32, ElemType::f32) && same_tag(ElementType::f16, ElemType::f16) &&
+                  same_tag(ElementType::bf16, ElemType::bf16) && same_tag(ElementType::i32, ElemType::i32) &&
+                  same_tag(ElementType::i64, ElemType::i64) && same_tag(ElementType::u8, ElemType::u8) &&
+                  same_tag(ElementType::u16, ElemType::u16) && same_tag(ElementType::qi8, ElemType::qi8) &&
+                  same_tag(ElementType::qu8, ElemType::qu8),
+              "AnyView's ElementType numbers the tags as ElemType");
 
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 
 bool is_float_type(ElemType t) noexcept { return t == ElemType::f32 || t == ElemType::f16 || t == ElemType::bf16; }
+bool is_quantized(ElemType t) noexcept { return t == ElemType::qi8 || t == ElemType::qu8; }
+bool is_label_type(ElemType t) noexcept {
+  return t == ElemType::f32 || t == ElemType::i32 || t == ElemType::i64 || t == ElemType::u8 || t == ElemType::u16;
+}
+
+// A quantized prediction's parameters: scale finite and > 0 (NaN fails too), zero point a value of
+// the element type (TFLite's rule), so every q - zero_point is within [-255, 255].
+bool quantization_ok(const Erased& e) noexcept {
+  if (!(e.scale > 0.0f && e.scale <= std::numeric_limits<float>::max())) return false;
+  const std::int32_t lo = e.type == ElemType::qi8 ? -128 : 0;
+  return e.zero_point >= lo && e.zero_point <= lo + 255;
+}
 
 std::size_t elem_bytes(ElemType t) noexcept {
   switch (t) {
     case ElemType::f16:
     case ElemType::bf16:
     case ElemType::u16: return 2;
-    case ElemType::u8: return 1;
+    case ElemType::u8:
+    case ElemType::qi8:
+    case ElemType::qu8: return 1;
     case ElemType::i64: return 8;
     default: return 4;
   }
@@ -250,8 +273,9 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   if (rank == 0 || rank > kMaxRank) return Status::rank_out_of_range;
   if (y_true.shape->rank() > kMaxRank) return Status::rank_out_of_range;
   if (weight != nullptr && weight->shape->rank() > kMaxRank) return Status::rank_out_of_range;
-  if (!is_float_type(y_pred.type)) return Status::invalid_option;
-  if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : y_true.type == ElemType::unsupported)
+  if (!is_float_type(y_pred.type) && !(is_quantized(y_pred.type) && quantization_ok(y_pred)))
+    return Status::invalid_option;
+  if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : !is_label_type(y_true.type))
     return Status::invalid_option;
   if (weight != nullptr && !is_float_type(weight->type)) return Status::invalid_option;
 

@@ -166,6 +166,8 @@ Rows rows_of(const Erased& e, std::size_t elem_bytes, const Plan& p, const Block
   r.classes = p.classes;
   r.row_stride = b.row_stride;
   r.class_stride = b.class_stride;
+  r.scale = e.scale;
+  r.zero_point = e.zero_point;
   return r;
 }
 

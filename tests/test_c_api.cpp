@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "xent/xent.h"
 #include "xent/xent.hpp"
@@ -139,4 +140,98 @@ TEST_CASE("c api: merge and serialization round trip") {
   bytes[n / 2] ^= 0x40;
   CHECK(xent_metric_deserialize(&restored, bytes, n) == XENT_CORRUPT_STATE);
   CHECK(xent_metric_count(&restored) == 2.0);
+}
+
+TEST_CASE("c api: quantized predictions, the C++ QuantizedView's values bit for bit") {
+  // The worked example as TFLite's softmax outputs: int8 (1/256, -128) and uint8 (1/256, 0).
+  const std::int8_t qi[6] = {-115, 115, -128, -102, 77, -102};
+  const std::uint8_t qu[6] = {13, 243, 0, 26, 205, 26};
+  const xent_tensor labels = tensor(kLabels, XENT_I64, 1, 2);
+  const xent_tensor onehot = tensor(kOneHot, XENT_F32, 2, 2, 3);
+  const xent_tensor weights = tensor(kWeights, XENT_F32, 1, 2);
+  xent_tensor pi = tensor(qi, XENT_QI8, 2, 2, 3);
+  pi.scale = 1.0f / 256;
+  pi.zero_point = -128;
+  xent_tensor pu = tensor(qu, XENT_QU8, 2, 2, 3);
+  pu.scale = 1.0f / 256;
+  pu.zero_point = 0;
+
+  xent_metric sparse, categorical;
+  REQUIRE(xent_metric_init(&sparse, XENT_SPARSE, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_init(&categorical, XENT_CATEGORICAL, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_update(&sparse, &labels, &pi, &weights) == XENT_OK);
+  REQUIRE(xent_metric_update(&categorical, &onehot, &pu, nullptr) == XENT_OK);
+  // The dequantized values are k / 256 exactly: 13, 243, 0 (clipped to eps) and 26, 205, 26.
+  const double l1 = std::log(13.0 / 256 + 243.0 / 256 + static_cast<double>(1e-7f)) - std::log(243.0 / 256);
+  const double l2 = std::log(257.0 / 256) - std::log(26.0 / 256);
+  CHECK(static_cast<double>(xent_metric_result(&sparse)) == doctest::Approx(0.3 * l1 + 0.7 * l2).epsilon(1e-6));
+  CHECK(static_cast<double>(xent_metric_result(&categorical)) == doctest::Approx((l1 + l2) / 2).epsilon(1e-6));
+
+  xent::SparseCategoricalCrossentropy<> s_cpp;
+  xent::CategoricalCrossentropy<> c_cpp;
+  REQUIRE(s_cpp.update_state(xent::view(kLabels, {2}), xent::quantized(qi, {2, 3}, 1.0f / 256, -128),
+                             xent::view(kWeights, {2})) == xent::Status::ok);
+  REQUIRE(c_cpp.update_state(xent::view(kOneHot, {2, 3}), xent::quantized(qu, {2, 3}, 1.0f / 256, 0)) == xent::Status::ok);
+  CHECK(xent_metric_total(&sparse) == s_cpp.total());
+  CHECK(xent_metric_count(&sparse) == s_cpp.count());
+  CHECK(xent_metric_total(&categorical) == c_cpp.total());
+}
+
+TEST_CASE("c api: quantized errors: bad scale or zero point, quantized where only floats or labels go, unknown dtypes") {
+  const std::int8_t qi[6] = {-115, 115, -128, -102, 77, -102};
+  const xent_tensor labels = tensor(kLabels, XENT_I64, 1, 2);
+  const xent_tensor onehot = tensor(kOneHot, XENT_F32, 2, 2, 3);
+  xent_tensor pred = tensor(qi, XENT_QI8, 2, 2, 3);
+  pred.scale = 1.0f / 256;
+  pred.zero_point = -128;
+  xent_metric sparse, categorical;
+  REQUIRE(xent_metric_init(&sparse, XENT_SPARSE, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_init(&categorical, XENT_CATEGORICAL, nullptr, nullptr) == XENT_OK);
+  REQUIRE(xent_metric_update(&sparse, &labels, &pred, nullptr) == XENT_OK);
+  unsigned char before[512], after[512];
+  REQUIRE(xent_metric_serialize(&sparse, before, sizeof before) == XENT_OK);
+
+  xent_tensor zeroed = pred;  // a tensor zero-initialised by a caller who forgot the parameters
+  zeroed.scale = 0.0f;
+  zeroed.zero_point = 0;
+  CHECK(xent_metric_update(&sparse, &labels, &zeroed, nullptr) == XENT_INVALID_OPTION);
+  xent_tensor nan_scale = pred;
+  nan_scale.scale = std::nanf("");
+  CHECK(xent_metric_update(&sparse, &labels, &nan_scale, nullptr) == XENT_INVALID_OPTION);
+  xent_tensor wide_zero = pred;
+  wide_zero.zero_point = 128;  // beyond int8
+  CHECK(xent_metric_update(&sparse, &labels, &wide_zero, nullptr) == XENT_INVALID_OPTION);
+  xent_tensor u8_zero = pred;
+  u8_zero.dtype = XENT_QU8;
+  u8_zero.zero_point = -1;  // below uint8
+  CHECK(xent_metric_update(&sparse, &labels, &u8_zero, nullptr) == XENT_INVALID_OPTION);
+  // Quantized labels, weights or soft labels: not theirs to take.
+  const xent_tensor q_labels = tensor(qi, XENT_QI8, 1, 2);
+  CHECK(xent_metric_update(&sparse, &q_labels, &pred, nullptr) == XENT_INVALID_OPTION);
+  xent_tensor q_weights = tensor(qi, XENT_QU8, 1, 2);
+  q_weights.scale = 1.0f;
+  CHECK(xent_metric_update(&sparse, &labels, &pred, &q_weights) == XENT_INVALID_OPTION);
+  xent_tensor q_onehot = pred;
+  CHECK(xent_metric_update(&categorical, &q_onehot, &pred, nullptr) == XENT_INVALID_OPTION);
+  CHECK(xent_metric_update(&categorical, &onehot, &pred, &q_weights) == XENT_INVALID_OPTION);
+  // Integer labels are no predictions; a dtype beyond the enum is refused, not read by its low byte
+  // (263 = 256 + XENT_QI8).
+  const xent_tensor u8_pred = tensor(qi, XENT_U8, 2, 2, 3);
+  CHECK(xent_metric_update(&sparse, &labels, &u8_pred, nullptr) == XENT_INVALID_OPTION);
+  // As a C caller may store them, in the enum's own size (one byte where enums are short).
+  using Raw = std::underlying_type_t<xent_dtype>;
+  int tried = 0;
+  for (long long code : {263LL, 9LL, 200LL, -1LL, -249LL}) {
+    const auto raw = static_cast<Raw>(code);
+    if (static_cast<long long>(raw) != code) continue;  // not storable in this ABI's xent_dtype
+    xent_tensor unknown = pred;
+    std::memcpy(&unknown.dtype, &raw, sizeof raw);
+    CHECK(xent_metric_update(&sparse, &labels, &unknown, nullptr) == XENT_INVALID_OPTION);
+    ++tried;
+  }
+  CHECK(tried >= 2);
+
+  REQUIRE(xent_metric_serialize(&sparse, after, sizeof after) == XENT_OK);
+  CHECK(std::memcmp(before, after, xent_metric_serialized_size()) == 0);
+  CHECK(xent_metric_count(&categorical) == 0.0);
 }

@@ -47,15 +47,21 @@ Loaded<T> load(const char* name, xent::npy::DType want) {
   return out;
 }
 
-// A tiny parse of `"key": number` from the reference json.
-double reference(const char* key) {
-  const std::string path = data_path("digits_reference.json");
+// A whole file of data/ as bytes.
+std::string read_file(const char* name) {
+  const std::string path = data_path(name);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   REQUIRE(f != nullptr);
   std::string text;
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
   std::fclose(f);
+  return text;
+}
+
+// A tiny parse of `"key": number` from the reference json.
+double reference(const char* key) {
+  const std::string text = read_file("digits_reference.json");
   const std::string quoted = std::string("\"") + key + "\"";
   const std::size_t at = text.find(quoted);
   REQUIRE(at != std::string::npos);
@@ -165,5 +171,73 @@ TEST_CASE("digits: every per-row loss against the float64 reference, streamed in
                                  view(d.weights.values.data() + begin, {n})) == Status::ok);
   }
   CHECK(mt::rel_err(static_cast<double>(chunked.result()), reference("sparse_probs_weighted")) <= 1e-6);
+}
+#endif
+
+// ---- the quantized digits outputs (data/digits_quantized.json) ------------------------------------
+#if __has_include("npy.hpp")
+namespace {
+
+// `"key": number` inside the object of `file` in digits_quantized.json.
+double quantized_reference(const char* file, const char* key) {
+  const std::string text = read_file("digits_quantized.json");
+  const std::size_t object = text.find(std::string("\"") + file + "\"");
+  REQUIRE(object != std::string::npos);
+  const std::string quoted = std::string("\"") + key + "\"";
+  const std::size_t at = text.find(quoted, object);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(at < text.find('}', object));  // within the file's own object
+  return std::strtod(text.c_str() + text.find(':', at) + 1, nullptr);
+}
+
+// An int8 file: the project's .npy reader has no '|i1' (it reads predictions of the float types and
+// labels); version 1.0 header, C order, checked against what we expect.
+std::vector<std::int8_t> load_i8(const char* name, std::size_t rows, std::size_t cols) {
+  const std::string bytes = read_file(name);
+  REQUIRE(bytes.size() > 10);
+  REQUIRE(bytes.compare(0, 8, "\x93NUMPY\x01\x00", 8) == 0);
+  const std::size_t header = static_cast<unsigned char>(bytes[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+  const std::string dict = bytes.substr(10, header);
+  CHECK(dict.find("'descr': '|i1'") != std::string::npos);
+  CHECK(dict.find("'fortran_order': False") != std::string::npos);
+  CHECK(dict.find("'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + ")") != std::string::npos);
+  REQUIRE(bytes.size() == 10 + header + rows * cols);
+  std::vector<std::int8_t> out(rows * cols);
+  std::memcpy(out.data(), bytes.data() + 10 + header, out.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("digits: the quantized outputs, sparse and sparse weighted within 1e-6 of digits_quantized.json") {
+  const Digits d;
+  const Loaded<std::uint8_t> probs_u8 = load<std::uint8_t>("digits_probs_u8.npy", xent::npy::DType::u1);
+  REQUIRE(probs_u8.shape == xent::Shape({897, 10}));
+  const char* files[] = {"digits_logits_i8.npy", "digits_probs_i8.npy", "digits_probs_u8.npy", "digits_log_softmax_i8.npy"};
+  for (const char* file : files) {
+    const bool u8 = std::string(file) == "digits_probs_u8.npy";
+    const std::vector<std::int8_t> i8 = u8 ? std::vector<std::int8_t>() : load_i8(file, 897, 10);
+    const auto scale = static_cast<float>(quantized_reference(file, "scale"));
+    const auto zp = static_cast<std::int32_t>(quantized_reference(file, "zero_point"));
+    xent::SparseOptions o;
+    o.from_logits = std::string(file).find("probs") == std::string::npos;  // logits and log_softmax
+    for (bool weighted : {false, true}) {
+      xent::SparseCategoricalCrossentropy<> m(o);
+      const auto lv = view(d.labels.values.data(), d.labels.shape);
+      const auto wv = view(d.weights.values.data(), d.weights.shape);
+      Status s = Status::ok;
+      if (u8) {
+        const auto pv = xent::quantized(probs_u8.values.data(), probs_u8.shape, scale, zp);
+        s = weighted ? m.update_state(lv, pv, wv) : m.update_state(lv, pv);
+      } else {
+        const auto pv = xent::quantized(i8.data(), {897, 10}, scale, zp);
+        s = weighted ? m.update_state(lv, pv, wv) : m.update_state(lv, pv);
+      }
+      REQUIRE(s == Status::ok);
+      const double want = quantized_reference(file, weighted ? "sparse_weighted" : "sparse");
+      INFO(file << (weighted ? " weighted" : "") << ": got " << m.result() << " want " << want);
+      CHECK(mt::rel_err(static_cast<double>(m.result()), want) <= 1e-6);
+    }
+  }
 }
 #endif

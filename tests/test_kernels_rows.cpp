@@ -1,7 +1,8 @@
 // The fused per-row loss kernels of the active table against the float64 references of
 // kernel_reference.hpp: per-row loss within 1e-6 * max(1, |loss|) + 4 ulp (SEMANTICS.md), for
 // sparse/categorical, probabilities/logits, label smoothing, ignored rows, contiguous and
-// interleaved layouts, f32/f16/bf16 predictions.
+// interleaved layouts, f32/f16/bf16 predictions; quantized int8/uint8 predictions against the
+// references on their dequantized values.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -24,18 +25,30 @@ namespace {
 
 double loss_tolerance(double ref) { return 1e-6 * std::max(1.0, std::fabs(ref)) + 4 * ulp_of(ref); }
 
-// A block of rows stored in some dtype and layout; values() gives what the kernel reads, widened.
+// Within tol of a finite reference; NaN where the reference is NaN (0 / 0: an all-zero
+// probability row, which quantized rows meet more often).
+bool near(double got, double ref, double tol) { return std::isnan(ref) ? std::isnan(got) : std::fabs(got - ref) <= tol; }
+
+// Quantization parameters of a qi8 / qu8 block.
+struct Quant {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+};
+
+// A block of rows stored in some dtype and layout; values() gives what the kernel reads, widened
+// (quantized types: x stored as clamp(round(x / scale) + zero_point), read as float32(scale * (q - zp))).
 struct Block {
   DType type = DType::f32;
   std::size_t rows = 0, classes = 0, row_stride = 0, class_stride = 0;
+  Quant quant;
   std::vector<float> f32;
   std::vector<std::uint16_t> u16;
   std::vector<std::uint8_t> u8;
   std::vector<std::vector<double>> values;  // [row][class]
 
   // pad: elements between contiguous rows (0: dense rows, the last one ending the allocation).
-  Block(const std::vector<std::vector<float>>& v, DType t, bool interleaved, std::size_t pad = 3)
-      : type(t), rows(v.size()), classes(v[0].size()) {
+  Block(const std::vector<std::vector<float>>& v, DType t, bool interleaved, std::size_t pad = 3, Quant q = {})
+      : type(t), rows(v.size()), classes(v[0].size()), quant(q) {
     // Interleaved: the rows are consecutive positions of a larger plane (stride > rows), classes apart.
     row_stride = interleaved ? 1 : classes + pad;
     class_stride = interleaved ? rows + 5 : 1;
@@ -52,16 +65,26 @@ struct Block {
           case DType::f16: u16[at] = xent::to_float16(x).bits; values[r][k] = xent::to_float(xent::float16{u16[at]}); break;
           case DType::bf16: u16[at] = xent::to_bfloat16(x).bits; values[r][k] = xent::to_float(xent::bfloat16{u16[at]}); break;
           case DType::u8: u8[at] = static_cast<std::uint8_t>(x); values[r][k] = u8[at]; break;
+          case DType::qi8:
+          case DType::qu8: {
+            const double lo = t == DType::qi8 ? -128.0 : 0.0;
+            const double s = static_cast<double>(q.scale);
+            const double n = std::fmin(std::fmax(std::nearbyint(static_cast<double>(x) / s) + q.zero_point, lo), lo + 255.0);
+            u8[at] = static_cast<std::uint8_t>(static_cast<int>(n) & 0xff);  // int8 as its two's complement byte
+            values[r][k] = static_cast<float>(s * (n - q.zero_point));        // exact product, one rounding
+            break;
+          }
           default: f32[at] = x; values[r][k] = x; break;
         }
       }
     }
   }
   Rows view() const {
+    const bool bytes = type == DType::u8 || type == DType::qi8 || type == DType::qu8;
     const void* data = type == DType::f32 ? static_cast<const void*>(f32.data())
-                       : type == DType::u8 ? static_cast<const void*>(u8.data())
-                                           : static_cast<const void*>(u16.data());
-    return Rows{data, type, rows, classes, row_stride, class_stride};
+                       : bytes            ? static_cast<const void*>(u8.data())
+                                          : static_cast<const void*>(u16.data());
+    return Rows{data, type, rows, classes, row_stride, class_stride, quant.scale, quant.zero_point};
   }
 };
 
@@ -88,6 +111,18 @@ std::vector<std::vector<float>> random_logits(xent::test::Rng& rng, std::size_t 
   return z;
 }
 
+// SEMANTICS.md's tolerance for a sparse loss from probabilities, 4 ulp of each log entering it:
+// log S - log clip(p_y) is a difference of two logs near -16 when the row's probabilities are all
+// below eps (loss about log K), right to a few ulp of 16, not of the loss. Quantized blocks meet
+// such rows often (small probabilities quantize to exact zeros); the float blocks keep the
+// stricter loss_tolerance, their all-zero rows have a test of their own.
+double sparse_probs_tolerance(const std::vector<double>& p, int label, double ref) {
+  double s = 0.0;
+  for (double v : p) s += xent::test::clip_ref(v);
+  const double log_p = std::log(xent::test::clip_ref(p[static_cast<std::size_t>(label)]));
+  return std::max(loss_tolerance(ref), 1e-6 * std::max(1.0, std::fabs(ref)) + 4 * (ulp_of(std::log(s)) + ulp_of(log_p)));
+}
+
 void check_sparse(const Block& pred, const std::vector<std::int32_t>& labels, bool from_logits, float ls) {
   LossParams params;
   params.from_logits = from_logits;
@@ -103,7 +138,9 @@ void check_sparse(const Block& pred, const std::vector<std::int32_t>& labels, bo
       CHECK(loss[r] == 0.0f);
       CHECK(!std::signbit(loss[r]));
     } else {
-      CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= loss_tolerance(ref));
+      const bool quantized = pred.type == DType::qi8 || pred.type == DType::qu8;
+      const double tol = quantized && !from_logits ? sparse_probs_tolerance(pred.values[r], labels[r], ref) : loss_tolerance(ref);
+      CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= tol);
     }
   }
 }
@@ -132,10 +169,10 @@ void check_categorical(const Block& pred, const Block& truth, bool from_logits, 
     }
     INFO("K " << pred.classes << " row " << r << " logits " << from_logits << " ls " << ls << " type "
               << static_cast<int>(pred.type) << " stride " << pred.row_stride);
-    CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= loss_tolerance(ref));
+    CHECK(near(static_cast<double>(loss[r]), ref, loss_tolerance(ref)));
   }
   for (std::size_t k = 0; k < pred.classes; ++k) {
-    CHECK(std::fabs(class_total[k] - ref_total[k]) <= 1e-6 * scale[k] + 1e-12);
+    CHECK(near(class_total[k], ref_total[k], 1e-6 * scale[k] + 1e-12));
   }
 }
 
@@ -291,6 +328,126 @@ TEST_CASE("rows: a NaN (or an all-zero probability row) gives NaN on every path,
           CHECK(std::isnan(cat[3]));  // 0 / 0, as in Keras
           CHECK(std::fabs(static_cast<double>(sparse[3]) - std::log(static_cast<double>(k) * 1e-7f) + std::log(1e-7f)) <= 1e-6 * std::log(static_cast<double>(k)) + 1e-6);  // log(K)
         }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Parameters as a converter picks them: probabilities often at TFLite's softmax ones, logits over
+// their range [-15, 15] (int8 or uint8 zero points anywhere in range), sometimes log_softmax's.
+Quant quant_for(xent::test::Rng& rng, DType t, bool logits) {
+  const std::int32_t lo = t == DType::qi8 ? -128 : 0;
+  const std::uint64_t pick = rng.next() % 4;
+  if (!logits) return pick < 2 ? Quant{1.0f / 256, lo} : Quant{rng.uniform(1.0f / 300, 1.0f / 100), lo + static_cast<std::int32_t>(rng.next() % 30)};
+  if (pick == 0) return Quant{16.0f / 256, lo + 255};
+  return Quant{rng.uniform(30.0f / 255, 40.0f / 255), lo + 128 + static_cast<std::int32_t>(rng.next() % 41) - 20};
+}
+
+}  // namespace
+
+TEST_CASE("rows: quantized int8 / uint8, every layout, short and long rows, both losses") {
+  // Short rows go through the tiles and quads (K * W <= 256), the interleaved ones through lanes,
+  // long ones row by row (the byte max, then one widening exp pass); partial lane groups and
+  // unnormalised probabilities included, padding never read (ASan; dense blocks end the allocation).
+  xent::test::Rng rng(606);
+  std::vector<std::size_t> ks;
+  for (std::size_t k = 1; k <= 70; ++k) ks.push_back(k);
+  for (std::size_t k : {100u, 255u, 1000u, 4097u, 40000u}) ks.push_back(k);
+  for (std::size_t k : ks) {
+    // Partial lane groups (19 = 16 + 3) and whole ones; long rows one at a time (the float64
+    // references are most of the time, and Cortex-M4 computes double in software).
+    const std::size_t rows = k > 1000 ? 1 : (k > 70 || k % 3 == 0 ? 19 : 16);
+    std::vector<std::int32_t> labels(rows);
+    for (std::size_t r = 0; r < rows; ++r) labels[r] = r % 5 == 2 ? -1 : static_cast<std::int32_t>(rng.next() % k);
+    std::vector<std::vector<float>> onehot(rows, std::vector<float>(k, 0.0f));
+    for (std::size_t r = 0; r < rows; ++r) onehot[r][static_cast<std::size_t>(rng.next() % k)] = 1.0f;
+    for (DType t : {DType::qi8, DType::qu8}) {
+      for (bool interleaved : {false, true}) {
+        const std::size_t pad = k % 2;  // dense or padded rows
+        const float ls = k % 4 == 3 ? 0.1f : 0.0f;
+        const Quant qp = quant_for(rng, t, false), ql = quant_for(rng, t, true);
+        INFO("type " << static_cast<int>(t) << " probs " << qp.scale << "/" << qp.zero_point << " logits " << ql.scale << "/"
+                     << ql.zero_point);
+        check_sparse(Block(random_probs(rng, rows, k, true), t, interleaved, pad, qp), labels, false, 0.0f);
+        check_sparse(Block(random_probs(rng, rows, k, false), t, interleaved, pad, qp), labels, false, ls);
+        check_sparse(Block(random_logits(rng, rows, k), t, interleaved, pad, ql), labels, true, ls);
+        const Block soft(random_probs(rng, rows, k, true), DType::f32, interleaved, pad);
+        const Block hot(onehot, DType::f32, interleaved, pad);
+        check_categorical(Block(random_probs(rng, rows, k, true), t, interleaved, pad, qp), hot, false, ls);
+        check_categorical(Block(random_probs(rng, rows, k, false), t, interleaved, pad, qp), soft, false, 0.0f);
+        check_categorical(Block(random_logits(rng, rows, k), t, interleaved, pad, ql), soft, true, ls);
+      }
+    }
+  }
+}
+
+TEST_CASE("rows: quantized extremes: every byte value, all-equal rows, the largest scales") {
+  // A row holding all 256 byte values (the max at either end), rows of one repeated value (an
+  // all-zero probability row: NaN for categorical, log K for sparse), and a scale large enough that
+  // the dequantized values span float32's range (the exp of z - m underflows to 0 for all but the max).
+  for (DType t : {DType::qi8, DType::qu8}) {
+    const std::int32_t lo = t == DType::qi8 ? -128 : 0;
+    for (Quant q : {Quant{1.0f / 256, lo}, Quant{16.0f / 256, lo + 255}, Quant{0.7f, lo + 100}, Quant{1e30f, lo + 17}}) {
+      std::vector<std::vector<float>> v(4, std::vector<float>(256));
+      for (std::size_t i = 0; i < 256; ++i) {
+        const float up = (static_cast<float>(i) + static_cast<float>(lo) - static_cast<float>(q.zero_point)) * q.scale;
+        v[0][i] = up;        // increasing: the max last
+        v[1][255 - i] = up;  // decreasing: the max first
+        v[2][i] = 0.0f;      // all at zero
+        v[3][i] = v[0][i / 2];
+      }
+      for (bool interleaved : {false, true}) {
+        const Block pred(v, t, interleaved, 0, q);
+        const std::vector<std::int32_t> labels = {255, 0, 17, 200};
+        INFO("type " << static_cast<int>(t) << " scale " << q.scale << " zp " << q.zero_point);
+        for (bool logits : {false, true}) {
+          LossParams params;
+          params.from_logits = logits;
+          float loss[4];
+          kernels().sparse_rows(pred.view(), labels.data(), params, loss);
+          for (std::size_t r = 0; r < 4; ++r) {
+            const double ref = xent::test::ref_sparse(pred.values[r], labels[r], logits, 0.0);
+            INFO("row " << r << " logits " << logits << " got " << loss[r] << " want " << ref);
+            if (std::isinf(ref) || std::isnan(ref)) CHECK(static_cast<double>(loss[r]) == ref);
+            else CHECK(std::fabs(static_cast<double>(loss[r]) - ref) <= loss_tolerance(ref));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("rows: long quantized logits with large values, where each value's rounding shows in the loss") {
+  // |z| up to ~1000: a dequantized value's rounding (half an ulp of z, 1.5e-5 at 256) is far above
+  // the tolerance of a loss near log S ~ 4. Most of each row sits one to three steps below its max,
+  // so S is made of those terms: the kernels must use the rounded values, as the semantics say
+  // (the AVX-512 tables' correction and e_max factor; without them this test fails).
+  xent::test::Rng rng(707);
+  for (DType t : {DType::qi8, DType::qu8}) {
+    const std::int32_t lo = t == DType::qi8 ? -128 : 0;
+    for (float scale : {0.73f, 0.9013f, 1.37f, 3.3f, 4.0f, 4.1f}) {  // 255 s <= 1024: the AVX-512 tables, above: the exp pass
+      for (std::size_t k : {1500u, 4099u}) {
+        const Quant q{scale, lo + static_cast<std::int32_t>(rng.next() % 40)};
+        std::vector<std::vector<float>> v(4, std::vector<float>(k));
+        std::vector<std::int32_t> labels(4);
+        for (std::size_t r = 0; r < 4; ++r) {
+          const double top = static_cast<double>(lo + 255 - q.zero_point);
+          for (std::size_t i = 0; i < k; ++i) {
+            const double step = i % 8 == 0 ? static_cast<double>(rng.next() % 200) : static_cast<double>(1 + i % 3);
+            v[r][i] = static_cast<float>((top - step) * scale);
+          }
+          const std::size_t at = static_cast<std::size_t>(rng.next() % k);
+          v[r][at] = static_cast<float>(top * scale);
+          // The max's class (the loss is log S, small) or one near it.
+          labels[r] = static_cast<std::int32_t>(r % 2 == 0 ? at : (at + 1) % k);
+        }
+        INFO("type " << static_cast<int>(t) << " scale " << scale << " zp " << q.zero_point << " K " << k);
+        check_sparse(Block(v, t, false, 0, q), labels, true, 0.0f);
+        std::vector<std::vector<float>> onehot(4, std::vector<float>(k, 0.0f));
+        for (std::size_t r = 0; r < 4; ++r) onehot[r][static_cast<std::size_t>(labels[r])] = 1.0f;
+        check_categorical(Block(v, t, false, 0, q), Block(onehot, DType::f32, false, 0), true, 0.0f);
       }
     }
   }

@@ -1,6 +1,7 @@
 // Both metrics and the functional forms against the float64 reference (tests/metric_reference.hpp)
 // on random inputs: ranks 1..8, every class axis, every element type, every sample-weight rule,
-// label smoothing, ignore_class, confident rows, rows with zeros, per-class sums.
+// label smoothing, ignore_class, confident rows, rows with zeros, per-class sums; quantized int8 /
+// uint8 predictions against the reference evaluated on their dequantized values.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -16,7 +17,7 @@ using xent::Status;
 
 namespace {
 
-enum class Ty { f32, f16, bf16, i32, i64, u8, u16 };
+enum class Ty { f32, f16, bf16, i32, i64, u8, u16, qi8, qu8 };
 
 // One input array in the storage type under test, plus the values the library sees.
 struct Store {
@@ -28,6 +29,9 @@ struct Store {
   std::vector<std::int64_t> i64;
   std::vector<std::uint8_t> u8;
   std::vector<std::uint16_t> u16;
+  std::vector<std::int8_t> i8;  // qi8 (qu8 data lives in u8)
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
   std::vector<float> seen;
 
   static Store floats(Ty ty, const std::vector<float>& v) {
@@ -40,6 +44,23 @@ struct Store {
     }
     return s;
   }
+
+  // v quantized with (scale, zero_point): q = clamp(round(x / scale) + zero_point); seen holds the
+  // dequantized float32(scale * (q - zero_point)) (the double product is exact, then rounded once).
+  static Store quantize(Ty ty, const std::vector<float>& v, float scale, std::int32_t zero_point) {
+    Store s;
+    s.ty = ty;
+    s.scale = scale;
+    s.zero_point = zero_point;
+    const double lo = ty == Ty::qi8 ? -128.0 : 0.0;
+    for (float x : v) {
+      const double q = std::fmin(std::fmax(std::nearbyint(static_cast<double>(x) / scale) + zero_point, lo), lo + 255.0);
+      if (ty == Ty::qi8) s.i8.push_back(static_cast<std::int8_t>(q));
+      else s.u8.push_back(static_cast<std::uint8_t>(q));
+      s.seen.push_back(static_cast<float>(static_cast<double>(scale) * (q - zero_point)));
+    }
+    return s;
+  }
 };
 
 template <class F>
@@ -49,6 +70,13 @@ auto with_float(const Store& s, const xent::Shape& shape, F&& f) {
     case Ty::bf16: return f(xent::view(s.b.data(), shape));
     default: return f(xent::view(s.f.data(), shape));
   }
+}
+// Predictions: the float types, or a quantized view.
+template <class F>
+auto with_pred(const Store& s, const xent::Shape& shape, F&& f) {
+  if (s.ty == Ty::qi8) return f(xent::quantized(s.i8.data(), shape, s.scale, s.zero_point));
+  if (s.ty == Ty::qu8) return f(xent::quantized(s.u8.data(), shape, s.scale, s.zero_point));
+  return with_float(s, shape, std::forward<F>(f));
 }
 template <class F>
 auto with_label(const Store& s, const xent::Shape& shape, F&& f) {
@@ -96,14 +124,15 @@ struct Case {
   }
 };
 
-Case make_case(Rng& rng, bool sparse) {
+// forced_k > 0: that many classes, rank 2..4 (fewer rows for thousands of classes).
+Case make_case(Rng& rng, bool sparse, std::size_t forced_k = 0) {
   Case c;
   c.sparse = sparse;
-  const std::size_t rank = 1 + (rng.chance(0.5) ? rng.below(3) : rng.below(8));
+  const std::size_t rank = forced_k > 0 ? 2 + rng.below(3) : 1 + (rng.chance(0.5) ? rng.below(3) : rng.below(8));
   static const std::size_t kClasses[] = {1, 2, 3, 5, 10, 17, 40, 130};
-  const std::size_t k = kClasses[rng.below(8)];
+  const std::size_t k = forced_k > 0 ? forced_k : kClasses[rng.below(8)];
   const std::size_t axis = rng.below(rank);
-  std::size_t v_budget = 700;
+  std::size_t v_budget = forced_k > 500 ? 12 : 700;
   for (std::size_t i = 0; i < rank; ++i) {
     if (i == axis) {
       c.shape.push_back(k);
@@ -120,6 +149,7 @@ Case make_case(Rng& rng, bool sparse) {
   c.ls = sparse && rng.chance(0.6) ? 0.0f : kLs[rng.below(5)];
   c.pred_ty = static_cast<Ty>(rng.below(3));
   c.truth_ty = sparse ? static_cast<Ty>(std::vector<int>{0, 3, 4, 5, 6}[rng.below(5)]) : static_cast<Ty>(rng.below(3));
+  if (c.truth_ty == Ty::u8 && k > 255) c.truth_ty = Ty::u16;  // uint8 labels cannot name class 256 and beyond
   if (sparse && rng.chance(0.3)) {
     // An ignore value the label type can hold: in range (a real class), or outside it.
     const std::int64_t options[] = {0, static_cast<std::int64_t>(k) + 3, -1};
@@ -179,6 +209,31 @@ void fill_row(Rng& rng, const Case& c, std::size_t k, std::int64_t label, float*
     for (std::size_t j = 0; j < k; ++j) row[j * stride] = 0.0f;
 }
 
+// Quantization parameters for a batch of predictions, as a converter would pick them: probabilities
+// often with TFLite's fixed softmax parameters, logits spanning their range (sometimes the fixed
+// log_softmax parameters, which clamp positive values to 0).
+Store quantize_pred(Rng& rng, const Case& c, const std::vector<float>& pred) {
+  const bool i8 = c.pred_ty == Ty::qi8;
+  const std::int32_t lo = i8 ? -128 : 0;
+  float scale = 0.0f;
+  std::int32_t zp = 0;
+  if (!c.logits && rng.chance(0.5)) {
+    scale = 1.0f / 256.0f, zp = lo;  // softmax outputs
+  } else if (!c.logits) {
+    scale = rng.uniform(1.0f / 300.0f, 1.0f / 100.0f), zp = lo + static_cast<std::int32_t>(rng.below(21));
+  } else if (rng.chance(0.2)) {
+    scale = 16.0f / 256.0f, zp = lo + 255;  // log_softmax outputs
+  } else {
+    float mn = 0.0f, mx = 0.0f;
+    for (float x : pred) mn = std::fmin(mn, x), mx = std::fmax(mx, x);
+    scale = (mx - mn) / 255.0f * rng.uniform(1.0f, 1.5f);
+    if (!(scale > 0.0f)) scale = 0.1f;
+    zp = lo - static_cast<std::int32_t>(std::nearbyint(mn / scale));
+    zp = zp < lo ? lo : (zp > lo + 255 ? lo + 255 : zp);
+  }
+  return Store::quantize(c.pred_ty, pred, scale, zp);
+}
+
 bool close(double got, double want, double tol) {
   if (std::isnan(want)) return std::isnan(got);
   if (std::isinf(want)) return got == want;
@@ -217,7 +272,9 @@ void run_case(const Case& c, Rng& rng) {
       }
     }
   }
-  const Store pred_store = Store::floats(c.pred_ty, pred);
+  const bool quantized = c.pred_ty == Ty::qi8 || c.pred_ty == Ty::qu8;
+  const Store pred_store = quantized ? quantize_pred(rng, c, pred) : Store::floats(c.pred_ty, pred);
+  INFO("scale " << pred_store.scale << " zero point " << pred_store.zero_point);
   Store truth_store;
   if (c.sparse) {
     truth_store.ty = c.truth_ty;
@@ -276,7 +333,7 @@ void run_case(const Case& c, Rng& rng) {
     o.ignore_class = c.ignore;
     o.label_smoothing = c.ls;
     fs = with_label(truth_store, tshape, [&](auto t) {
-      return with_float(pred_store, pshape,
+      return with_pred(pred_store, pshape,
                         [&](auto p) { return xent::sparse_categorical_crossentropy(t, p, out.data(), n, o); });
     });
   } else {
@@ -285,7 +342,7 @@ void run_case(const Case& c, Rng& rng) {
     o.axis = c.axis;
     o.label_smoothing = c.ls;
     fs = with_float(truth_store, tshape, [&](auto t) {
-      return with_float(pred_store, pshape,
+      return with_pred(pred_store, pshape,
                         [&](auto p) { return xent::categorical_crossentropy(t, p, out.data(), n, o); });
     });
   }
@@ -309,10 +366,10 @@ void run_case(const Case& c, Rng& rng) {
     };
     if constexpr (std::is_same_v<typename std::decay_t<decltype(m)>::Options, xent::SparseOptions>) {
       s = with_label(truth_store, tshape,
-                     [&](auto t) { return with_float(pred_store, pshape, [&](auto p) { return upd(t, p); }); });
+                     [&](auto t) { return with_pred(pred_store, pshape, [&](auto p) { return upd(t, p); }); });
     } else {
       s = with_float(truth_store, tshape,
-                     [&](auto t) { return with_float(pred_store, pshape, [&](auto p) { return upd(t, p); }); });
+                     [&](auto t) { return with_pred(pred_store, pshape, [&](auto p) { return upd(t, p); }); });
     }
     if (!std::isfinite(want.total)) {
       ++g_non_finite_cases;
@@ -387,4 +444,27 @@ TEST_CASE("metrics vs the float64 reference: categorical, random shapes, axes, t
   for (int i = 0; i < 300; ++i) run_case(make_case(rng, false), rng);
   MESSAGE("categorical cases with a non-finite total (all-zero rows): " << g_non_finite_cases);
   CHECK(g_non_finite_cases > 0);
+}
+
+TEST_CASE("metrics vs the float64 reference: quantized int8 / uint8 predictions, both metrics") {
+  Rng rng(12012027);
+  for (int i = 0; i < 400; ++i) {
+    Case c = make_case(rng, i % 2 == 0);
+    c.pred_ty = rng.chance(0.5) ? Ty::qi8 : Ty::qu8;
+    run_case(c, rng);
+  }
+}
+
+TEST_CASE("metrics vs the float64 reference: quantized, every K from 1 to 70 and thousands, ranks 2 to 4") {
+  Rng rng(12022027);
+  std::vector<std::size_t> ks;
+  for (std::size_t k = 1; k <= 70; ++k) ks.push_back(k);
+  for (std::size_t k : {255u, 1000u, 2049u, 4099u}) ks.push_back(k);
+  for (std::size_t k : ks) {
+    for (bool sparse : {true, false}) {
+      Case c = make_case(rng, sparse, k);
+      c.pred_ty = rng.chance(0.5) ? Ty::qi8 : Ty::qu8;
+      run_case(c, rng);
+    }
+  }
 }

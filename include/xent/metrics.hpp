@@ -10,9 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "xent/any_view.hpp"
 #include "xent/detail/core.hpp"
 #include "xent/half.hpp"
 #include "xent/options.hpp"
+#include "xent/quantized.hpp"
 #include "xent/shape.hpp"
 #include "xent/status.hpp"
 
@@ -98,7 +100,8 @@ class MetricState {
 
 }  // namespace detail
 
-// y_true one-hot or soft (same shape and any float type as y_pred), y_pred float/float16/bfloat16.
+// y_true one-hot or soft (same shape and any float type as y_pred), y_pred float/float16/bfloat16
+// or quantized int8/uint8 (QuantizedView).
 template <std::size_t MaxClasses = 0>
 class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
  public:
@@ -119,6 +122,32 @@ class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
     static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
     static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
     static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Quantized predictions (xent/quantized.hpp): int8 / uint8 with scale and zero point.
+  template <class T, class Q>
+  [[nodiscard]] Status update_state(View<T> y_true, QuantizedView<Q> y_pred) noexcept {
+    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  template <class T, class Q, class W>
+  [[nodiscard]] Status update_state(View<T> y_true, QuantizedView<Q> y_pred, View<W> sample_weight) noexcept {
+    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+  // Status::invalid_option.
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
     const detail::Erased w = detail::erase(sample_weight);
     return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
                           this->accumulators());
@@ -163,6 +192,32 @@ class SparseCategoricalCrossentropy : public detail::MetricState<MaxClasses> {
     static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
     static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
     static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Quantized predictions (xent/quantized.hpp): int8 / uint8 with scale and zero point.
+  template <class L, class Q>
+  [[nodiscard]] Status update_state(View<L> y_true, QuantizedView<Q> y_pred) noexcept {
+    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  template <class L, class Q, class W>
+  [[nodiscard]] Status update_state(View<L> y_true, QuantizedView<Q> y_pred, View<W> sample_weight) noexcept {
+    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
+    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    const detail::Erased w = detail::erase(sample_weight);
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
+                          this->accumulators());
+  }
+  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+  // Status::invalid_option.
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
+    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
+                          this->accumulators());
+  }
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
     const detail::Erased w = detail::erase(sample_weight);
     return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
                           this->accumulators());

@@ -29,16 +29,24 @@ typedef enum xent_status {
 } xent_status;
 
 /* Element types: predictions, soft labels and weights take F32/F16/BF16 (16-bit types as their
- * raw uint16_t bits); sparse labels take I32/I64/U8/U16 or F32 (truncated toward zero). */
-typedef enum xent_dtype { XENT_F32, XENT_F16, XENT_BF16, XENT_I32, XENT_I64, XENT_U8, XENT_U16 } xent_dtype;
+ * raw uint16_t bits); sparse labels take I32/I64/U8/U16 or F32 (truncated toward zero).
+ * Predictions also take QI8/QU8: quantized int8_t/uint8_t with the tensor's scale and zero_point,
+ * element q standing for float32(scale * (q - zero_point)) (TFLite's dequantization). */
+typedef enum xent_dtype {
+  XENT_F32, XENT_F16, XENT_BF16, XENT_I32, XENT_I64, XENT_U8, XENT_U16, XENT_QI8, XENT_QU8
+} xent_dtype;
 
 #define XENT_MAX_RANK 8
-/* A dense row-major tensor. rank 0 is a scalar (a scalar sample weight). */
+/* A dense row-major tensor. rank 0 is a scalar (a scalar sample weight).
+ * scale and zero_point are read for XENT_QI8/XENT_QU8 only: scale finite and > 0, zero_point in
+ * the element type's range (else XENT_INVALID_OPTION); a zero-initialised tensor leaves them 0. */
 typedef struct xent_tensor {
   const void* data;
   xent_dtype dtype;
   size_t rank;
   size_t dims[XENT_MAX_RANK];
+  float scale;
+  int32_t zero_point;
 } xent_tensor;
 
 typedef enum xent_kind { XENT_CATEGORICAL = 1, XENT_SPARSE = 2 } xent_kind;

@@ -1,5 +1,6 @@
 #pragma once
-// Portable, exact 16-bit -> float32 widening and float32 -> 16-bit rounding on bit patterns.
+// Portable, exact 16-bit -> float32 widening and float32 -> 16-bit rounding on bit patterns, and the
+// scalar element loader (quantized bytes included).
 // Used by the scalar path, the public to_float/to_float16/to_bfloat16 and the SIMD tails. `static`:
 // each translation unit (each compiled with its own ISA flags) keeps its own copy, so no ODR merge
 // can hand an AVX-512 copy to the SSE2 path.
@@ -72,10 +73,19 @@ static inline std::uint16_t float_to_bf16_bits(float f) noexcept {
   return static_cast<std::uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
+// TFLite's dequantization: q - zero_point exactly in int32 (|q - zp| <= 255: an exact float), one
+// rounding in the multiply.
+static inline float dequantize(std::int32_t q, std::int32_t zero_point, float scale) noexcept {
+  return static_cast<float>(q - zero_point) * scale;
+}
+
 // Element i of a typed buffer as float: the scalar loader shared by the scalar table and the SIMD
-// kernels' gathers and tails.
-static inline float load_element(const void* data, DType type, std::size_t i) noexcept {
+// kernels' gathers and tails. scale and zero_point: quantized types only.
+static inline float load_element(const void* data, DType type, std::size_t i, float scale = 1.0f,
+                                 std::int32_t zero_point = 0) noexcept {
   switch (type) {
+    case DType::qi8: return dequantize(static_cast<const std::int8_t*>(data)[i], zero_point, scale);
+    case DType::qu8: return dequantize(static_cast<const std::uint8_t*>(data)[i], zero_point, scale);
     case DType::f32: return static_cast<const float*>(data)[i];
     case DType::f16: return f16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);
     case DType::bf16: return bf16_bits_to_float(static_cast<const std::uint16_t*>(data)[i]);

@@ -7,18 +7,21 @@
 
 namespace xent::detail {
 
-enum class DType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16 };
+// qi8 / qu8: quantized int8 / uint8 predictions, element value float32(scale * (q - zero_point)).
+enum class DType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, qi8, qu8 };
 
 // A block of rows: element (r, k) is at data[r * row_stride + k * class_stride] (in elements).
 // Either class_stride == 1 (contiguous rows, class axis last) or row_stride == 1 (the rows of a
 // block are consecutive positions after a class axis that is not last: classes interleaved).
 struct Rows {
   const void* data = nullptr;
-  DType type = DType::f32;  // f32, f16 or bf16
+  DType type = DType::f32;  // predictions: f32, f16, bf16, qi8 or qu8
   std::size_t rows = 0;
   std::size_t classes = 0;
   std::size_t row_stride = 0;
   std::size_t class_stride = 1;
+  float scale = 1.0f;  // qi8 / qu8 only (validated: finite, > 0; zero_point in the type's range)
+  std::int32_t zero_point = 0;
 };
 
 struct LossParams {

@@ -18,7 +18,7 @@ constexpr float kOneMinusEps = 1.0f - kEps;  // computed in float32, bits 0x3F7F
 
 // Out of line: inlining the dtype switch into every loop made this table ~4x larger (armv7 .text).
 [[gnu::noinline]] float at(const Rows& rows, std::size_t r, std::size_t k) noexcept {
-  return load_element(rows.data, rows.type, r * rows.row_stride + k * rows.class_stride);
+  return load_element(rows.data, rows.type, r * rows.row_stride + k * rows.class_stride, rows.scale, rows.zero_point);
 }
 
 // clip_by_value: NaN passes through (it compares false both ways).

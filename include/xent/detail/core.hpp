@@ -1,21 +1,24 @@
 #pragma once
 // The bridge between the typed templates of metrics.hpp / losses.hpp and the one compiled core
 // (src/plan.cpp, src/update.cpp, src/serialize.cpp). Not part of the public API: names here may
-// change. Every typed view becomes an Erased (pointer, element tag, shape), so the 3 x 5 x 3
-// combinations of element types share one copy of the code.
+// change. Every typed view becomes an Erased (pointer, element tag, shape; scale and zero point for
+// quantized predictions), so every combination of element types shares one copy of the code.
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
+#include "xent/any_view.hpp"
 #include "xent/half.hpp"
 #include "xent/options.hpp"
+#include "xent/quantized.hpp"
 #include "xent/shape.hpp"
 #include "xent/status.hpp"
 
 namespace xent::detail {
 
-// Same values as the kernels' DType (src/kernels/kernel_table.hpp); the core checks that.
-enum class ElemType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, unsupported };
+// Same values as the kernels' DType (src/kernels/kernel_table.hpp), the public ElementType and the
+// C API's xent_dtype; the core checks that. qi8 / qu8: quantized predictions, not the u8 of labels.
+enum class ElemType : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, qi8, qu8, unsupported };
 
 template <class T>
 constexpr ElemType elem_type_of() noexcept {
@@ -46,11 +49,22 @@ struct Erased {
   const void* data = nullptr;
   ElemType type = ElemType::f32;
   const Shape* shape = nullptr;
+  float scale = 1.0f;            // qi8 / qu8 only: value = float32(scale * (q - zero_point))
+  std::int32_t zero_point = 0;
 };
 
 template <class T>
 constexpr Erased erase(const View<T>& v) noexcept {
   return Erased{static_cast<const void*>(v.data), elem_type_of<T>(), &v.shape};
+}
+template <class T>
+constexpr Erased erase(const QuantizedView<T>& v) noexcept {
+  return Erased{static_cast<const void*>(v.data), std::is_same_v<T, std::int8_t> ? ElemType::qi8 : ElemType::qu8,
+                &v.shape, v.scale, v.zero_point};
+}
+// The tag as given; the plan refuses one its argument does not take (or no element type at all).
+constexpr Erased erase(const AnyView& v) noexcept {
+  return Erased{v.data, static_cast<ElemType>(static_cast<std::uint8_t>(v.type)), &v.shape, v.scale, v.zero_point};
 }
 
 enum class Kind : std::uint8_t { categorical = 1, sparse = 2 };

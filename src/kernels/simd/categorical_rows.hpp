@@ -13,7 +13,9 @@ struct CategoricalRows : SparseRows<A> {
   using typename SparseRows<A>::F;
   using typename SparseRows<A>::LaneSum;
   using typename SparseRows<A>::Lanes;
-  using typename SparseRows<A>::QuadCols;
+  using typename SparseRows<A>::QuadRows;
+  using typename SparseRows<A>::QuadRowsQ8;
+  using typename SparseRows<A>::Quant;
   using typename SparseRows<A>::Smooth;
   using typename SparseRows<A>::TileLanes;
   using SparseRows<A>::W;
@@ -21,7 +23,6 @@ struct CategoricalRows : SparseRows<A> {
   using SparseRows<A>::clip;
   using SparseRows<A>::exp_sum_term;
   using SparseRows<A>::fill_tile;
-  using SparseRows<A>::for_chunks;
   using SparseRows<A>::for_chunks2;
   using SparseRows<A>::for_lane_chunks;
   using SparseRows<A>::for_quads;
@@ -29,6 +30,9 @@ struct CategoricalRows : SparseRows<A> {
   using SparseRows<A>::log_any;
   using SparseRows<A>::log_core;
   using SparseRows<A>::log_core_n;
+  using SparseRows<A>::quantized;
+  using SparseRows<A>::rows_from;
+  using SparseRows<A>::row_sum;
   using SparseRows<A>::row_max_sum;
   using SparseRows<A>::span_sum;
   using SparseRows<A>::span_sum2;
@@ -101,11 +105,7 @@ struct CategoricalRows : SparseRows<A> {
       st.s = s;
       st.log_s = simd::lane0<A>(log_any(F(s)));
     } else {
-      double s = 0.0;
-      for_chunks(pred, r, [&s](const float* p, std::size_t n, std::size_t) {
-        s += span_sum(p, n, [](const F& v) { return v; });
-      });
-      st.s = static_cast<float>(s);
+      st.s = static_cast<float>(row_sum(pred, r, [](const F& v) { return v; }));
     }
     return st;
   }
@@ -127,20 +127,17 @@ struct CategoricalRows : SparseRows<A> {
   static constexpr bool kCategoricalQuads = true;
 #endif
 
-  // Float32 rows take categorical_quads (no tile), the others a tile per block of W rows. Separate
-  // frames (noinline), so one call never stacks the tiles on top of the row buffers, nor the tiles
-  // on top of the spills around get_other.
+  // Float32 and quantized rows take categorical_quads (no tile), the others a tile per block of W
+  // rows. Separate frames (noinline), so one call never stacks the tiles on top of the row buffers,
+  // nor the tiles on top of the spills around get_other.
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
-    if (kCategoricalQuads && pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
+    if (kCategoricalQuads && (pred.type == DType::f32 || quantized(pred.type)) && truth.type == DType::f32 && pred.classes >= 4) {
       // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
       for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
-        Rows sp = pred, st = truth;
-        sp.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
-        st.data = static_cast<const float*>(truth.data) + r0 * truth.row_stride;
-        sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
-        categorical_rows_by_row(sp, st, params, loss + r0);
-        r0 = r0 + sp.rows < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + sp.rows) : pred.rows;
+        const std::size_t n = pred.rows - r0 < W ? pred.rows - r0 : W;
+        categorical_rows_by_row(rows_from(pred, r0, n), rows_from(truth, r0, n), params, loss + r0);
+        r0 = r0 + n < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + n) : pred.rows;
       }
     } else if (pred.classes * W <= kCatTile) {
       categorical_rows_tile(pred, truth, params, loss);
@@ -168,25 +165,30 @@ struct CategoricalRows : SparseRows<A> {
   // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
   // Keras's NaN for 0 / 0), as does a last group of fewer rows.
   // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  // Quantized predictions: the same on their dequantized values (QuadRowsQ8).
+  static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                       std::size_t r0) noexcept {
+    return quantized(pred.type) ? categorical_quads<true>(pred, truth, params, loss, r0)
+                                : categorical_quads<false>(pred, truth, params, loss, r0);
+  }
+
+  // One frame per prediction type: both inlined into one function made the float32 frame carry the
+  // quantized one's spills too (M1).
+  template <bool kQuant>
   [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
                                                          std::size_t r0) noexcept {
-    const float* p = static_cast<const float*>(pred.data);
-    const float* t = static_cast<const float*>(truth.data);
+    const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
+    const QuadRows y{static_cast<const float*>(truth.data), truth.row_stride};
     for (; r0 + W <= pred.rows; r0 += W) {
-      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
       F out;
-      if (!categorical_group(x, y, pred.classes, params, out)) return r0;
+      if (!categorical_group(x.from(r0), y.from(r0), pred.classes, params, out)) return r0;
       store_rows(out, loss + r0, W);
     }
     return r0;
   }
 
-  struct QuadRows {
-    const float* p;
-    std::size_t stride;
-  };
-
-  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
+  template <class X>
+  [[gnu::always_inline]] static bool categorical_group(const X& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
                                                        F& out) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
@@ -196,9 +198,8 @@ struct CategoricalRows : SparseRows<A> {
       F mx[4];
       for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
       for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-        const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(unread(tail, real, q.vec(i), F(-kInf)), mx[i]);
+        for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(unread(tail, real, x.vec(c, i), F(-kInf)), mx[i]);
       });
       simd::transpose_blocks<A>(mx);
       const F m = xsimd::max(xsimd::max(mx[0], mx[1]), xsimd::max(mx[2], mx[3]));
@@ -207,12 +208,10 @@ struct CategoricalRows : SparseRows<A> {
       F s[4], ts[4];
       for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
       for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-        const QuadCols q{x.p + c, x.stride};
-        const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
-          const F z = q.vec(i) - mb[i];
-          const F tk = simd::fma<A>(u.vec(i), scale, offset);
+          const F z = x.vec(c, i) - mb[i];
+          const F tk = simd::fma<A>(y.vec(c, i), scale, offset);
           s[i] += unread(tail, real, exp_sum_term(z), F(0.0f));
           ts[i] += unread(tail, real, tk, F(0.0f));
           // (a lane read already may hold -inf - m: its tk * z is dropped, not multiplied by 0)
@@ -230,9 +229,8 @@ struct CategoricalRows : SparseRows<A> {
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-      const QuadCols q{x.p + c, x.stride};
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, q.vec(i), F(0.0f));
+      for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, x.vec(c, i), F(0.0f));
     });
     const F total = block_row_sums(sa);
     if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
@@ -240,12 +238,10 @@ struct CategoricalRows : SparseRows<A> {
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-      const QuadCols q{x.p + c, x.stride};
-      const QuadCols u{y.p + c, y.stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F tk = simd::fma<A>(u.vec(i), scale, offset);
-        const F lq = log_core(clip(q.vec(i) * ib[i]));
+        const F tk = simd::fma<A>(y.vec(c, i), scale, offset);
+        const F lq = log_core(clip(x.vec(c, i) * ib[i]));
         if constexpr (decltype(tail)::value) {
           acc[i] += xsimd::select(real, tk * lq, F(0.0f));
         } else {
@@ -263,8 +259,8 @@ struct CategoricalRows : SparseRows<A> {
     const float fill = params.from_logits ? 0.0f : 1.0f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
-      const Lanes t{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f};
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill, pred.scale, pred.zero_point};
+      const Lanes t{truth.data, truth.type, truth.row_stride, truth.class_stride, r0, count, 0.0f, 1.0f, 0};
       const F out = kSplitFast && x.fast() && t.fast() ? categorical_lanes<true>(x, t, pred.classes, params)
                                                        : categorical_lanes<false>(x, t, pred.classes, params);
       store_rows(out, loss + r0, count);

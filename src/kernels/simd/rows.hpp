@@ -1,4 +1,4 @@
-// Row access over a Rows block: a row as contiguous float32 chunks (widened or gathered otherwise),
+// Row access over a Rows block: a row as contiguous float32 chunks (widened, dequantized or gathered otherwise),
 // a row's max and S, and lanes as rows: W rows at once, class by class, from strided data, from
 // stack tiles (short contiguous rows transposed) or in four-class blocks (*_quads). Lane sums: a
 // compensated float sum every 16 terms; quads: float sums of at most 16 terms per lane, then 4.
@@ -30,10 +30,15 @@ struct RowAccess : Reductions<A> {
   template <bool kF16>
   using Src16 = typename Reductions<A>::template Src16<kF16>;
   using typename Reductions<A>::SrcF32;
+  using typename Reductions<A>::SrcQ8;
+  using typename Reductions<A>::Quant;
   using Reductions<A>::W;
+  using Reductions<A>::quantized;
+  using Reductions<A>::quant_max_sum;
   using Reductions<A>::max_sum;
   using Reductions<A>::span_expsum;
   using Reductions<A>::span_max;
+  using Reductions<A>::span_sum;
 
   // ---- reading rows: a row as contiguous float32 chunks --------------------------------------
 
@@ -48,9 +53,27 @@ struct RowAccess : Reductions<A> {
         widen_into(h, buf, n, rows.type == DType::f16);
         return buf;
       }
+      if (quantized(rows.type)) {
+        widen_into(static_cast<const std::uint8_t*>(rows.data) + off, buf, n, Quant(rows));
+        return buf;
+      }
     }
-    for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride);
+    for (std::size_t i = 0; i < n; ++i) buf[i] = load_element(rows.data, rows.type, off + i * rows.class_stride, rows.scale, rows.zero_point);
     return buf;
+  }
+
+  // Sum of f(x) over row r: straight from the bytes of a contiguous quantized row, else over chunks
+  // (a contiguous float32 row is one chunk, the data itself).
+  template <class Fn>
+  static double row_sum(const Rows& rows, std::size_t r, Fn&& f) noexcept {
+    if (rows.class_stride == 1 && quantized(rows.type)) return row_sum_q8(rows, r, f);
+    double s = 0.0;
+    for_chunks(rows, r, [&s, &f](const float* p, std::size_t n, std::size_t) { s += span_sum(p, n, f); });
+    return s;
+  }
+  template <class Fn>  // its own frame, as row_max_sum_q8
+  [[gnu::noinline]] static double row_sum_q8(const Rows& rows, std::size_t r, const Fn& f) noexcept {
+    return span_sum(SrcQ8{static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, Quant(rows)}, rows.classes, f);
   }
 
   static std::size_t chunk_length(const Rows& rows) noexcept {
@@ -92,9 +115,23 @@ struct RowAccess : Reductions<A> {
     }
   }
 
+  static void widen_into(const std::uint8_t* b, float* out, std::size_t n, const Quant& q) noexcept {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) q.at(b + i).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = q.one(b[i]);
+  }
+
+  // One element as float; a dequantized one stays rounded when the caller subtracts from it. Out of
+  // line: once per row, and its lane store stays out of the row loops' frames.
+  [[gnu::noinline]] static float element(const Rows& rows, std::size_t i) noexcept {
+    const float v = load_element(rows.data, rows.type, i, rows.scale, rows.zero_point);
+    return quantized(rows.type) ? simd::lane0<A>(simd::rounded<A>(F(v))) : v;
+  }
+
   // Two sibling frames: the contiguous float rows, and the strided / integer ones with their buffer.
   static void row_max_sum(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
-    if (rows.class_stride == 1 && (rows.type == DType::f32 || rows.type == DType::f16 || rows.type == DType::bf16)) {
+    if (rows.class_stride == 1 && (rows.type == DType::f32 || rows.type == DType::f16 || rows.type == DType::bf16 ||
+                                   quantized(rows.type))) {
       row_max_sum_contiguous(rows, r, m_out, s_out);
     } else {
       row_max_sum_chunked(rows, r, m_out, s_out);
@@ -106,7 +143,13 @@ struct RowAccess : Reductions<A> {
     const auto* h = static_cast<const std::uint16_t*>(rows.data) + off;
     if (rows.type == DType::f32) return max_sum(SrcF32{static_cast<const float*>(rows.data) + off}, rows.classes, m_out, s_out);
     if (rows.type == DType::f16) return max_sum(Src16<true>{h}, rows.classes, m_out, s_out);
+    if (quantized(rows.type)) return row_max_sum_q8(rows, r, m_out, s_out);
     max_sum(Src16<false>{h}, rows.classes, m_out, s_out);  // bf16
+  }
+
+  // Its own frame: inlined above, its vectors' spills made the float rows' frame ten times larger.
+  [[gnu::noinline]] static void row_max_sum_q8(const Rows& rows, std::size_t r, float* m_out, float* s_out) noexcept {
+    quant_max_sum(static_cast<const std::uint8_t*>(rows.data) + r * rows.row_stride, rows, m_out, s_out);
   }
 
   // Strided or integer rows (not a hot path, so compiled for size): two passes over widened chunks.
@@ -128,6 +171,8 @@ struct RowAccess : Reductions<A> {
     DType type;
     std::size_t row_stride, class_stride, r0, count;
     float fill;
+    float scale = 1.0f;  // quantized types only
+    std::int32_t zero_point = 0;
 
     // Float32 lanes known to be full (tiles, or a full group of interleaved float32): a plain load.
     F load(std::size_t k) const noexcept { return F::load_unaligned(static_cast<const float*>(data) + r0 + k * class_stride); }
@@ -148,7 +193,7 @@ struct RowAccess : Reductions<A> {
 
     // Class k of row r0 + j (the value lane j of at<kFast>(k) holds).
     float element(std::size_t k, std::size_t j) const noexcept {
-      return j < count ? load_element(data, type, (r0 + j) * row_stride + k * class_stride) : fill;
+      return j < count ? load_element(data, type, (r0 + j) * row_stride + k * class_stride, scale, zero_point) : fill;
     }
 
     [[gnu::noinline]] F get_other(std::size_t k) const noexcept {
@@ -156,9 +201,10 @@ struct RowAccess : Reductions<A> {
       if (count == W && row_stride == 1) {
         if (type == DType::f16) return simd::widen_f16<A>(static_cast<const std::uint16_t*>(data) + off);
         if (type == DType::bf16) return simd::widen_bf16<A>(static_cast<const std::uint16_t*>(data) + off);
+        if (quantized(type)) return Quant(type, scale, zero_point).at(static_cast<const std::uint8_t*>(data) + off);
       }
       alignas(64) float lanes[W];
-      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride) : fill;
+      for (std::size_t j = 0; j < W; ++j) lanes[j] = j < count ? load_element(data, type, off + j * row_stride, scale, zero_point) : fill;
       return F::load_aligned(lanes);
     }
   };
@@ -208,10 +254,13 @@ struct RowAccess : Reductions<A> {
     const std::size_t k_n = rows.classes;
     if (rows.type == DType::f32 && count == W && k_n >= 4) {
       quads_to_tile(static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, k_n, tile);
+    } else if (quantized(rows.type) && count == W && k_n >= 4) {
+      quads_to_tile(QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride, Quant(rows)},
+                    k_n, tile);
     } else {
       for (std::size_t j = 0; j < W; ++j) {
         const std::size_t off = (r0 + j) * rows.row_stride;
-        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k) : fill;
+        for (std::size_t k = 0; k < k_n; ++k) tile[k * W + j] = j < count ? load_element(rows.data, rows.type, off + k, rows.scale, rows.zero_point) : fill;
       }
     }
     return TileLanes{tile};
@@ -246,11 +295,12 @@ struct RowAccess : Reductions<A> {
     return v;
   }
 
-  // Four classes of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
-  struct QuadCols {
+  // Classes c .. c + 3 of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
+  struct QuadRows {
     const float* p;
     std::size_t stride;
-    F vec(std::size_t i) const noexcept { return simd::join_rows<A>(p + i * stride, 4 * stride); }
+    F vec(std::size_t c, std::size_t i) const noexcept { return simd::join_rows<A>(p + c + i * stride, 4 * stride); }
+    QuadRows from(std::size_t r0) const noexcept { return QuadRows{p + r0 * stride, stride}; }
   };
 
   // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile, four at a time
@@ -260,6 +310,51 @@ struct RowAccess : Reductions<A> {
       if (c + 4 > k_n) c = k_n - 4;
       simd::store_columns<A>(p + c, stride, tile + c * W);
     }
+  }
+
+  // The same of W quantized rows, dequantized (the four bytes of each of W / 4 rows widened at once).
+  struct QuadRowsQ8 {
+    const std::uint8_t* p;
+    std::size_t stride;
+    Quant q;
+    F vec(std::size_t c, std::size_t i) const noexcept { return q.apply(simd::join_rows_u8<A>(p + c + i * stride, 4 * stride, q.flip)); }
+    QuadRowsQ8 from(std::size_t r0) const noexcept { return QuadRowsQ8{p + r0 * stride, stride, q}; }
+  };
+
+  // The same into the tile: each vector i holds classes c .. c + 3 of rows i + 4b; one in-block
+  // transpose turns them into four columns.
+  [[gnu::always_inline]] static void quads_to_tile(const QuadRowsQ8& x, std::size_t k_n, float* tile) noexcept {
+    F col[4];
+    for (std::size_t c = 0; c < k_n; c += 4) {
+      if (c + 4 > k_n) c = k_n - 4;
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) col[i] = x.vec(c, i);
+      simd::transpose_blocks<A>(col);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < 4; ++i) col[i].store_aligned(tile + (c + i) * W);
+    }
+  }
+
+  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows.
+  template <bool kQuant>
+  static auto quad_rows(const Rows& rows) noexcept {
+    if constexpr (kQuant) {
+      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data), rows.row_stride, Quant(rows)};
+    } else {
+      return QuadRows{static_cast<const float*>(rows.data), rows.row_stride};
+    }
+  }
+
+  // Rows [r0, r0 + n) of a contiguous block.
+  static Rows rows_from(const Rows& rows, std::size_t r0, std::size_t n) noexcept {
+    const std::size_t bytes = rows.type == DType::f32 || rows.type == DType::i32 ? 4
+                              : rows.type == DType::i64                         ? 8
+                              : quantized(rows.type) || rows.type == DType::u8  ? 1
+                                                                                : 2;
+    Rows out = rows;
+    out.data = static_cast<const unsigned char*>(rows.data) + r0 * rows.row_stride * bytes;
+    out.rows = n;
+    return out;
   }
 
   static bool use_tile(const Rows& rows) noexcept {

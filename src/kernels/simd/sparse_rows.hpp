@@ -13,19 +13,24 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::F;
   using typename RowAccess<A>::LaneSum;
   using typename RowAccess<A>::Lanes;
-  using typename RowAccess<A>::QuadCols;
+  using typename RowAccess<A>::QuadRows;
+  using typename RowAccess<A>::QuadRowsQ8;
+  using typename RowAccess<A>::Quant;
   using typename RowAccess<A>::TileLanes;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
+  using RowAccess<A>::element;
   using RowAccess<A>::exp_sum_term;
   using RowAccess<A>::fill_tile;
-  using RowAccess<A>::for_chunks;
   using RowAccess<A>::for_lane_chunks;
   using RowAccess<A>::kQuadIota;
   using RowAccess<A>::kSplitFast;
   using RowAccess<A>::last_quad_lanes;
   using RowAccess<A>::load_labels;
+  using RowAccess<A>::quantized;
+  using RowAccess<A>::rows_from;
+  using RowAccess<A>::row_sum;
   using RowAccess<A>::log_any;
   using RowAccess<A>::log_core;
   using RowAccess<A>::row_max_sum;
@@ -138,16 +143,14 @@ struct SparseRows : RowAccess<A> {
 
   // Contiguous rows with few classes, transposed W rows at a time into a tile (own frame, as in
   // categorical_rows_tiled).
-  // Float32 probabilities without smoothing take sparse_probs_quads (no tile).
+  // Float32 and quantized probabilities without smoothing take sparse_probs_quads (no tile).
   [[gnu::noinline]] static void sparse_rows_tiled(const Rows& pred, const std::int32_t* labels, const LossParams& params,
                                                   float* loss) noexcept {
-    if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f) && pred.classes >= 4) {
+    if ((pred.type == DType::f32 || quantized(pred.type)) && !params.from_logits && !(params.label_smoothing > 0.0f) &&
+        pred.classes >= 4) {
       const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
       if (r0 < pred.rows) {  // a last group of fewer rows: row by row, a sibling frame
-        Rows rest = pred;
-        rest.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
-        rest.rows = pred.rows - r0;
-        sparse_rows_by_row(rest, labels + r0, params, loss + r0);
+        sparse_rows_by_row(rows_from(pred, r0, pred.rows - r0), labels + r0, params, loss + r0);
       }
     } else {
       sparse_rows_tile(pred, labels, params, loss);
@@ -169,18 +172,22 @@ struct SparseRows : RowAccess<A> {
   // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
   // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
   // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
-  // Returns the rows done: all but a last group of fewer than W.
+  // Returns the rows done: all but a last group of fewer than W. Quantized rows: the same on their
+  // dequantized values (QuadRowsQ8).
+  static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
+    return quantized(pred.type) ? sparse_probs_quads<true>(pred, labels, loss) : sparse_probs_quads<false>(pred, labels, loss);
+  }
+
+  template <bool kQuant>  // one frame per prediction type (see categorical_quads)
   [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
-    const float* p = static_cast<const float*>(pred.data);
+    const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
     std::size_t r0 = 0;
-    for (; r0 + W <= pred.rows; r0 += W) {
-      store_rows(sparse_probs_group(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0), loss + r0, W);
-    }
+    for (; r0 + W <= pred.rows; r0 += W) store_rows(sparse_probs_group(x.from(r0), pred.classes, labels + r0), loss + r0, W);
     return r0;
   }
 
-  [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n,
-                                                     const std::int32_t* labels) noexcept {
+  template <class X>
+  [[gnu::always_inline]] static F sparse_probs_group(const X& x, std::size_t k_n, const std::int32_t* labels) noexcept {
     const F lab = load_labels(labels, W);
     const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
                      simd::block_broadcast<3, A>(lab)};
@@ -188,36 +195,36 @@ struct SparseRows : RowAccess<A> {
     for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
     F cls = F::load_aligned(kQuadIota);
     std::size_t c = 0;
-    for (; W == 16 && c + 8 <= k_n; c += 8) {  // eight classes at a time (join_rows8) gains only on AVX-512
+    if constexpr (std::is_same_v<X, QuadRows>) {
+      for (; W == 16 && c + 8 <= k_n; c += 8) {  // eight classes at a time (join_rows8) gains only on AVX-512
 #pragma GCC unroll 4
-      for (std::size_t i = 0; i < 4; ++i) {
-        F lo, hi;
-        simd::join_rows8<A>(p + i * stride + c, 4 * stride, lo, hi);
-        const F v = clip(lo), w = clip(hi);
-        s[i] += v;
-        pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
-        s[i] += w;
-        pl[i] = xsimd::select(lb[i] == cls + F(4.0f), w, pl[i]);
+        for (std::size_t i = 0; i < 4; ++i) {
+          F lo, hi;
+          simd::join_rows8<A>(x.p + i * x.stride + c, 4 * x.stride, lo, hi);
+          const F v = clip(lo), w = clip(hi);
+          s[i] += v;
+          pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
+          s[i] += w;
+          pl[i] = xsimd::select(lb[i] == cls + F(4.0f), w, pl[i]);
+        }
+        cls += F(8.0f);
       }
-      cls += F(8.0f);
     }
     for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
-      const QuadCols q{p + c, stride};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F v = clip(q.vec(i));  // block b: row i + 4b
+        const F v = clip(x.vec(c, i));  // block b: row i + 4b
         s[i] += v;
         pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
       }
     }
     if (c < k_n) {
-      const QuadCols q{p + k_n - 4, stride};
       cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
       const B real = last_quad_lanes(cls, c, k_n);
       cls = xsimd::select(real, cls, F(-2.0f));  // no label matches the lanes read already
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
-        const F v = clip(q.vec(i));
+        const F v = clip(x.vec(k_n - 4, i));
         s[i] += xsimd::select(real, v, F(0.0f));
         pl[i] = xsimd::select(lb[i] == cls, v, pl[i]);
       }
@@ -233,7 +240,7 @@ struct SparseRows : RowAccess<A> {
     const float fill = params.from_logits ? 0.0f : 0.5f;
     for (std::size_t r0 = 0; r0 < pred.rows; r0 += W) {
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
-      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill};
+      const Lanes x{pred.data, pred.type, pred.row_stride, pred.class_stride, r0, count, fill, pred.scale, pred.zero_point};
       const F out = kSplitFast && x.fast() ? sparse_lanes<true>(x, labels + r0, count, pred.classes, params)
                                            : sparse_lanes<false>(x, labels + r0, count, pred.classes, params);
       store_rows(out, loss + r0, count);
@@ -276,23 +283,15 @@ struct SparseRows : RowAccess<A> {
     if (params.from_logits) {
       float m = 0.0f;
       row_max_sum(pred, r, &m, a);
-      *b = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride) - m;
+      *b = element(pred, r * pred.row_stride + y * pred.class_stride) - m;
       if (smooth) {
-        double d = 0.0;
         const F mv(m);
-        for_chunks(pred, r, [&d, &mv](const float* p, std::size_t n, std::size_t) {
-          d += span_sum(p, n, [&mv](const F& z) { return z - mv; });
-        });
-        *c = static_cast<float>(d);
+        *c = static_cast<float>(row_sum(pred, r, [&mv](const F& z) { return z - mv; }));
       }
     } else {
-      double s = 0.0, l = 0.0;
-      for_chunks(pred, r, [&](const float* p, std::size_t n, std::size_t) {
-        s += span_sum(p, n, [](const F& v) { return clip(v); });
-        if (smooth) l += span_sum(p, n, [](const F& v) { return log_core(clip(v)); });
-      });
-      *a = static_cast<float>(s);
-      const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride);
+      *a = static_cast<float>(row_sum(pred, r, [](const F& v) { return clip(v); }));
+      const double l = smooth ? row_sum(pred, r, [](const F& v) { return log_core(clip(v)); }) : 0.0;
+      const float p_label = load_element(pred.data, pred.type, r * pred.row_stride + y * pred.class_stride, pred.scale, pred.zero_point);
       *b = p_label < kEps ? kEps : (p_label > kOneMinusEps ? kOneMinusEps : p_label);
       *c = static_cast<float>(l);
     }
