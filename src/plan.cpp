@@ -267,17 +267,20 @@ Status make_plan(const CoreOptions& o, const Erased& y_true, const Erased& y_pre
   if (o.per_class && capacity == 0) return Status::invalid_option;
   if (o.nan_policy != NanPolicy::propagate && o.nan_policy != NanPolicy::reject) return Status::invalid_option;
 
+  // Element types (and a quantized prediction's parameters) next: a run-time typed view (AnyView,
+  // the C API) is refused for its type before its shape, as the typed templates refuse it at compile time.
+  if (!is_float_type(y_pred.type) && !(is_quantized(y_pred.type) && quantization_ok(y_pred)))
+    return Status::invalid_option;
+  if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : !is_label_type(y_true.type))
+    return Status::invalid_option;
+  if (weight != nullptr && !is_float_type(weight->type)) return Status::invalid_option;
+
   // Ranks.
   const Shape& ps = *y_pred.shape;
   const std::size_t rank = ps.rank();
   if (rank == 0 || rank > kMaxRank) return Status::rank_out_of_range;
   if (y_true.shape->rank() > kMaxRank) return Status::rank_out_of_range;
   if (weight != nullptr && weight->shape->rank() > kMaxRank) return Status::rank_out_of_range;
-  if (!is_float_type(y_pred.type) && !(is_quantized(y_pred.type) && quantization_ok(y_pred)))
-    return Status::invalid_option;
-  if (o.kind == Kind::categorical ? !is_float_type(y_true.type) : !is_label_type(y_true.type))
-    return Status::invalid_option;
-  if (weight != nullptr && !is_float_type(weight->type)) return Status::invalid_option;
 
   // Class axis.
   const auto irank = static_cast<long>(rank);
