@@ -124,6 +124,9 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
   // Elements of y_pred per row (all classes).
   const std::size_t pred_row = g.rows > 0 ? std::max<std::size_t>(1, ph.count / g.rows) : 1;
   g.chunk_rows = spec.chunk_rows > 0 ? spec.chunk_rows : std::max<std::size_t>(1, kDefaultChunkElements / pred_row);
+  // No data (a zero dimension): one update of the whole shape. The header alone can claim 2^62
+  // rows, which would otherwise be walked a million at a time, for hours.
+  if (ph.count == 0) g.chunk_rows = std::max<std::size_t>(1, g.rows);
 
   out.rows = g.rows;
   out.classes = g.classes;
