@@ -121,6 +121,16 @@ bool parse_descr(const char* s, std::size_t n, DType& type, Error& error) noexce
   return fail(error, "unsupported dtype '%s' (supported: %s)", text, kSupported);
 }
 
+// Anything but a plain decimal integer where a dimension belongs (-4, 4.5, 1e3, 0x3, None, '4', 3j):
+// the message quotes the token, up to the next ',', ')' or space.
+bool not_a_dim(const char* start, const char* end, Error& error) noexcept {
+  const char* stop = start;
+  while (stop < end && *stop != ',' && *stop != ')' && *stop != ' ') ++stop;
+  char text[48];
+  quote_fragment(start, static_cast<std::size_t>(stop - start), text);
+  return fail(error, "bad header: the shape must be a tuple of non-negative integers, not '%s'", text);
+}
+
 // A non-negative decimal integer as Python writes it: no sign, no leading zeros, optional 'L'.
 bool parse_dim(Cursor& c, std::size_t& value, Error& error) noexcept {
   c.skip_space();
@@ -135,9 +145,13 @@ bool parse_dim(Cursor& c, std::size_t& value, Error& error) noexcept {
     ++c.p;
   }
   const std::size_t digits = static_cast<std::size_t>(c.p - start);
-  if (digits == 0) return fail(error, "bad header: the shape must be a tuple of non-negative integers");
-  if (digits > 1 && *start == '0') return fail(error, "bad header: a dimension has a leading zero");
+  if (digits == 0) return not_a_dim(start, c.end, error);
   if (c.p < c.end && *c.p == 'L') ++c.p;  // Python 2 long literal, as old numpy wrote
+  // A digit run that goes on as a number of another kind: 4.5, 1e3, 0x3, 3j, 3L5.
+  if (c.p < c.end && (*c.p == '.' || *c.p == '_' || (*c.p >= '0' && *c.p <= '9') || (*c.p >= 'a' && *c.p <= 'z') ||
+                      (*c.p >= 'A' && *c.p <= 'Z')))
+    return not_a_dim(start, c.end, error);
+  if (digits > 1 && *start == '0') return fail(error, "bad header: a dimension has a leading zero");
   value = v;
   return true;
 }

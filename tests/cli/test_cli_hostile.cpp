@@ -176,6 +176,21 @@ TEST_CASE("cli/hostile: a header length past the end of the file") {
   }
 }
 
+TEST_CASE("cli/hostile: negative or non-integer dimensions") {
+  struct Bad {
+    std::string shape, token;
+  };
+  const Bad bad[] = {
+      {"(-4, 3)", "-4"}, {"(4, -3)", "-3"}, {"(4.5, 3)", "4.5"}, {"(4, 3.0)", "3.0"}, {"(1e3, 3)", "1e3"},
+      {"(4, 0x3)", "0x3"}, {"(None, 3)", "None"}, {"('4', 3)", "'4'"}, {"(4, 3j)", "3j"}, {"(4, 3L5)", "3L5"},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.shape);
+    const std::string path = header_file("hostile_dims.npy", dict_with_shape("<f4", b.shape), 48);
+    check_every_role(path, "bad header: the shape must be a tuple of non-negative integers, not '" + b.token + "'");
+  }
+}
+
 TEST_CASE("cli/hostile: NaN and infinite float labels") {
   const std::size_t rows = 50;
   const std::string probs = path_of("hostile_nan_label_probs.npy");
