@@ -58,7 +58,7 @@ std::string dict_with_shape(const char* descr, const std::string& shape) {
 
 // The same file checked as y_pred, as y_true and as the sample weights: each role names it.
 void check_every_role(const std::string& bad, const std::string& what) {
-  const Pair ok = valid_pair("roles");
+  const Pair ok = valid_pair("roles_" + bad.substr(bad.rfind('/') + 1));
   CAPTURE(bad);
   check_data_error(eval_sparse(ok.labels, bad), bad, what);
   check_data_error(eval_sparse(bad, ok.probs), bad, what);
