@@ -32,10 +32,12 @@ class Shape {
     return n;
   }
   constexpr bool valid() const noexcept { return rank_ <= kMaxRank; }
-  // Builds a shape from a pointer and a count (rank > kMaxRank gives an invalid shape).
+  // Builds a shape from a pointer and a count (rank > kMaxRank gives an invalid shape). Reads at
+  // most kMaxRank dims and stops one past them, so any rank (a C caller's garbage size_t) is cheap.
   static constexpr Shape from(const std::size_t* dims, std::size_t rank) noexcept {
     Shape s;
-    for (std::size_t i = 0; i < rank; ++i) {
+    const std::size_t n = rank > kMaxRank ? kMaxRank + 1 : rank;
+    for (std::size_t i = 0; i < n; ++i) {
       if (s.rank_ < kMaxRank) s.dims_[s.rank_] = dims[i];
       if (s.rank_ <= kMaxRank) ++s.rank_;
     }
