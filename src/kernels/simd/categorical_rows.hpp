@@ -14,6 +14,8 @@ struct CategoricalRows : SparseRows<A> {
   using typename SparseRows<A>::LaneSum;
   using typename SparseRows<A>::Lanes;
   using typename SparseRows<A>::QuadCols;
+  template <bool kPartial>
+  using QuadColsOf = typename SparseRows<A>::template QuadColsOf<kPartial>;
   using typename SparseRows<A>::Smooth;
   using SparseRows<A>::W;
   using SparseRows<A>::block_row_sums;
@@ -24,6 +26,8 @@ struct CategoricalRows : SparseRows<A> {
   using SparseRows<A>::for_chunks2;
   using SparseRows<A>::for_lane_chunks;
   using SparseRows<A>::for_quads;
+  using SparseRows<A>::kQuadOne;
+  using SparseRows<A>::kQuadZero;
   using SparseRows<A>::kSplitFast;
   using SparseRows<A>::log_any;
   using SparseRows<A>::log_core;
@@ -89,6 +93,8 @@ struct CategoricalRows : SparseRows<A> {
       row_max_sum(pred, r, &st.m, &s);
       st.s = s;
       st.log_s = simd::lane0<A>(log_any(F(s)));
+    } else if (pred.type == DType::f32 && pred.class_stride == 1) {
+      st.s = probs_total(static_cast<const float*>(pred.data) + r * pred.row_stride, pred.classes);
     } else {
       double s = 0.0;
       for_chunks(pred, r, [&s](const float* p, std::size_t n, std::size_t) {
@@ -97,6 +103,29 @@ struct CategoricalRows : SparseRows<A> {
       st.s = static_cast<float>(s);
     }
     return st;
+  }
+
+  // The sum of a contiguous float32 row exactly as probs_span adds its `next` row (the same blocks
+  // and order), so a row's total is the same bits whether the row starts a block or follows another.
+  [[gnu::noinline]] static float probs_total(const float* p, std::size_t n) noexcept {
+    F s0(0.0f);
+    double sum = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      s0 += (F::load_unaligned(p + i) + F::load_unaligned(p + i + W)) +
+            (F::load_unaligned(p + i + 2 * W) + F::load_unaligned(p + i + 3 * W));
+      if (++since == 16) {
+        sum += static_cast<double>(xsimd::hadd(s0));
+        s0 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (std::size_t k = 0; i < n && k < 4; ++k) {
+      const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+      if (left > 0) s0 += left >= W ? F::load_unaligned(p + at) : simd::load_partial<A>(p + at, left, 0.0f);
+    }
+    return static_cast<float>(sum + static_cast<double>(xsimd::hadd(s0)));
   }
 
   static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
@@ -122,14 +151,20 @@ struct CategoricalRows : SparseRows<A> {
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
     if (kCategoricalQuads && pred.type == DType::f32 && truth.type == DType::f32 && pred.classes >= 4) {
-      // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
-      for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
-        Rows sp = pred, st = truth;
-        sp.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
-        st.data = static_cast<const float*>(truth.data) + r0 * truth.row_stride;
-        sp.rows = st.rows = pred.rows - r0 < W ? pred.rows - r0 : W;
-        categorical_rows_by_row(sp, st, params, loss + r0);
-        r0 = r0 + sp.rows < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + sp.rows) : pred.rows;
+      // The rows categorical_quads leaves (see there) go row by row, each alone, in a sibling frame.
+      for (std::size_t r0 = 0; r0 < pred.rows;) {
+        std::size_t group = 0;
+        unsigned left = 0;
+        r0 = categorical_quads(pred, truth, params, loss, r0, group, left);
+        if (left == 0 && r0 < pred.rows && pred.rows - r0 < W) r0 = categorical_quads_last(pred, truth, params, loss, r0, group, left);
+        for (std::size_t j = 0; left != 0; ++j, left >>= 1) {
+          if ((left & 1u) == 0) continue;
+          Rows sp = pred, st = truth;
+          sp.data = static_cast<const float*>(pred.data) + (group + j) * pred.row_stride;
+          st.data = static_cast<const float*>(truth.data) + (group + j) * truth.row_stride;
+          sp.rows = st.rows = 1;
+          categorical_rows_by_row(sp, st, params, loss + group + j);
+        }
       }
     } else if (pred.classes * W <= kCatTile) {
       categorical_rows_tile(pred, truth, params, loss);
@@ -154,29 +189,59 @@ struct CategoricalRows : SparseRows<A> {
   // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
   // sparse_probs_quads, K >= 4. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
   // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
-  // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
-  // Keras's NaN for 0 / 0), as does a last group of fewer rows.
-  // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  // in its log. A last group of fewer rows takes the same arithmetic (its missing rows read 1 and
+  // 0); a row whose S is not a positive normal float is left to the row-by-row path (p / S, with
+  // Keras's NaN for 0 / 0). Each row's path depends on that row alone, never on its neighbours.
+  // Whole groups from r0 on; stops after a group with rows to leave (bit j of `left`: row group + j)
+  // or before a last group of fewer than W rows (categorical_quads_last); returns the end of the
+  // rows done.
   [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
-                                                         std::size_t r0) noexcept {
-    const float* p = static_cast<const float*>(pred.data);
-    const float* t = static_cast<const float*>(truth.data);
+                                                         std::size_t r0, std::size_t& group, unsigned& left) noexcept {
     for (; r0 + W <= pred.rows; r0 += W) {
-      const QuadRows x{p + r0 * pred.row_stride, pred.row_stride}, y{t + r0 * truth.row_stride, truth.row_stride};
       F out;
-      if (!categorical_group(x, y, pred.classes, params, out)) return r0;
+      const B bad = categorical_group<false>(quad_rows(pred, r0), quad_rows(truth, r0), pred.classes, params, W, out);
       store_rows(out, loss + r0, W);
+      if (xsimd::any(bad)) return leave(bad, W, r0, group, left);
     }
     return r0;
+  }
+
+  // The last group of fewer than W rows, from r0 (a sibling frame of categorical_quads'): the same
+  // arithmetic as a whole group, its missing rows read as 1 (probabilities) or 0 (logits, truth).
+  [[gnu::noinline]] static std::size_t categorical_quads_last(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                                              std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+    const std::size_t count = pred.rows - r0;
+    F out;
+    const B bad = categorical_group<true>(quad_rows(pred, r0), quad_rows(truth, r0), pred.classes, params, count, out);
+    store_rows(out, loss + r0, count);
+    return xsimd::any(bad) ? leave(bad, count, r0, group, left) : pred.rows;
+  }
+
+  // The rows of the group at r0 that bad marks: bits of `left` (row group + j), and the group's end.
+  static std::size_t leave(const B& bad, std::size_t count, std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+    alignas(64) float lanes[W];
+    xsimd::select(bad, F(1.0f), F(0.0f)).store_aligned(lanes);
+    left = 0;
+    for (std::size_t j = 0; j < count; ++j) left |= lanes[j] != 0.0f ? 1u << j : 0u;
+    group = r0;
+    return r0 + count;
   }
 
   struct QuadRows {
     const float* p;
     std::size_t stride;
   };
+  static QuadRows quad_rows(const Rows& rows, std::size_t r0) noexcept {
+    return QuadRows{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride};
+  }
 
-  [[gnu::always_inline]] static bool categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
-                                                       F& out) noexcept {
+  // The group's losses into out; returns the lanes whose S is not a positive normal float (their
+  // out is meaningless). kPartial: only the first `count` rows exist.
+  template <bool kPartial>
+  [[gnu::always_inline]] static B categorical_group(const QuadRows& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
+                                                    std::size_t count, F& out) noexcept {
+    using Q = QuadColsOf<kPartial>;
+    const float* fill = params.from_logits ? kQuadZero : kQuadOne;
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     F acc[4];
@@ -185,7 +250,7 @@ struct CategoricalRows : SparseRows<A> {
       F mx[4];
       for (std::size_t i = 0; i < 4; ++i) mx[i] = F(-kInf);
       for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-        const QuadCols q{x.p + c, x.stride};
+        const Q q{x.p + c, x.stride, count, fill};
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) mx[i] = xsimd::max(unread(tail, real, q.vec(i), F(-kInf)), mx[i]);
       });
@@ -196,8 +261,8 @@ struct CategoricalRows : SparseRows<A> {
       F s[4], ts[4];
       for (std::size_t i = 0; i < 4; ++i) s[i] = ts[i] = F(0.0f);
       for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-        const QuadCols q{x.p + c, x.stride};
-        const QuadCols u{y.p + c, y.stride};
+        const Q q{x.p + c, x.stride, count, fill};
+        const Q u{y.p + c, y.stride, count, kQuadZero};
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           const F z = q.vec(i) - mb[i];
@@ -214,23 +279,23 @@ struct CategoricalRows : SparseRows<A> {
       });
       // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
       out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
-      return true;
+      return B(false);
     }
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-      const QuadCols q{x.p + c, x.stride};
+      const Q q{x.p + c, x.stride, count, fill};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, q.vec(i), F(0.0f));
     });
     const F total = block_row_sums(sa);
-    if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
-    const F inv = F(1.0f) / total;
+    const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
+    const F inv = F(1.0f) / xsimd::select(bad, F(1.0f), total);
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
-      const QuadCols q{x.p + c, x.stride};
-      const QuadCols u{y.p + c, y.stride};
+      const Q q{x.p + c, x.stride, count, fill};
+      const Q u{y.p + c, y.stride, count, kQuadZero};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F tk = simd::fma<A>(u.vec(i), scale, offset);
@@ -243,7 +308,7 @@ struct CategoricalRows : SparseRows<A> {
       }
     });
     out = F(0.0f) - block_row_sums(acc);
-    return true;
+    return bad;
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.

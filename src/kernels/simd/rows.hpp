@@ -232,11 +232,27 @@ struct RowAccess : Reductions<A> {
   }
 
   // Four classes of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
-  struct QuadCols {
+  // kPartial: only the first `count` rows exist (a block's last group); the others read the four
+  // floats at `fill`, so each real row goes through the same arithmetic as in a whole group.
+  template <bool kPartial>
+  struct QuadColsOf {
     const float* p;
     std::size_t stride;
-    F vec(std::size_t i) const noexcept { return simd::join_rows<A>(p + i * stride, 4 * stride); }
+    std::size_t count = W;
+    const float* fill = nullptr;
+    F vec(std::size_t i) const noexcept {
+      if constexpr (kPartial) {
+        return simd::join_rows_partial<A>(p + i * stride, 4 * stride, count > i ? (count - i + 3) / 4 : 0, fill);
+      } else {
+        return simd::join_rows<A>(p + i * stride, 4 * stride);
+      }
+    }
   };
+  using QuadCols = QuadColsOf<false>;
+  // What the missing rows of a partial group read.
+  alignas(16) static constexpr float kQuadHalf[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+  alignas(16) static constexpr float kQuadOne[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+  alignas(16) static constexpr float kQuadZero[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 
   // Classes c .. c + 3 of W float32 rows at p (stride apart), row j in q[j].
   [[gnu::always_inline]] static void load_quads(const float* p, std::size_t stride, std::size_t c, simd::quad<A>* q) noexcept {
@@ -257,9 +273,9 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  static bool use_tile(const Rows& rows) noexcept {
-    return rows.class_stride == 1 && rows.classes * W <= kTile && rows.rows > 1;
-  }
+  // Whatever the number of rows, a single one included: a row's loss must not depend on how many
+  // rows share its block (the metric's chunking), so every row of a shape takes the same path.
+  static bool use_tile(const Rows& rows) noexcept { return rows.class_stride == 1 && rows.classes * W <= kTile; }
 
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
     if (count == W) return xsimd::to_float(I::load_unaligned(labels));

@@ -14,6 +14,8 @@ struct SparseRows : RowAccess<A> {
   using typename RowAccess<A>::LaneSum;
   using typename RowAccess<A>::Lanes;
   using typename RowAccess<A>::QuadCols;
+  template <bool kPartial>
+  using QuadColsOf = typename RowAccess<A>::template QuadColsOf<kPartial>;
   using RowAccess<A>::W;
   using RowAccess<A>::block_row_sums;
   using RowAccess<A>::clip;
@@ -21,6 +23,7 @@ struct SparseRows : RowAccess<A> {
   using RowAccess<A>::fill_tile;
   using RowAccess<A>::for_chunks;
   using RowAccess<A>::for_lane_chunks;
+  using RowAccess<A>::kQuadHalf;
   using RowAccess<A>::kQuadIota;
   using RowAccess<A>::kSplitFast;
   using RowAccess<A>::last_quad_lanes;
@@ -117,12 +120,7 @@ struct SparseRows : RowAccess<A> {
                                                   float* loss) noexcept {
     if (pred.type == DType::f32 && !params.from_logits && !(params.label_smoothing > 0.0f) && pred.classes >= 4) {
       const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
-      if (r0 < pred.rows) {  // a last group of fewer rows: row by row, a sibling frame
-        Rows rest = pred;
-        rest.data = static_cast<const float*>(pred.data) + r0 * pred.row_stride;
-        rest.rows = pred.rows - r0;
-        sparse_rows_by_row(rest, labels + r0, params, loss + r0);
-      }
+      if (r0 < pred.rows) sparse_probs_last(pred, r0, labels, loss);  // a sibling frame
     } else {
       sparse_rows_tile(pred, labels, params, loss);
     }
@@ -142,27 +140,41 @@ struct SparseRows : RowAccess<A> {
   // Sparse from float32 probabilities without smoothing, short contiguous rows of K >= 4 classes,
   // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
   // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
-  // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
-  // Returns the rows done: all but a last group of fewer than W.
+  // S: at most 16 float terms per lane, then 4 (K <= 64). Returns the rows done: all but a last
+  // group of fewer than W, which sparse_probs_last takes.
   [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
     const float* p = static_cast<const float*>(pred.data);
     std::size_t r0 = 0;
     for (; r0 + W <= pred.rows; r0 += W) {
-      store_rows(sparse_probs_group(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0), loss + r0, W);
+      store_rows(sparse_probs_group<false>(p + r0 * pred.row_stride, pred.row_stride, pred.classes, labels + r0, W),
+                 loss + r0, W);
     }
     return r0;
   }
 
+  // The last group of fewer than W rows, from r0: the same arithmetic as a whole group, its missing
+  // rows read as 0.5 and ignored, so a row's loss does not depend on the number of rows in its block.
+  [[gnu::noinline]] static void sparse_probs_last(const Rows& pred, std::size_t r0, const std::int32_t* labels, float* loss) noexcept {
+    const std::size_t count = pred.rows - r0;
+    store_rows(sparse_probs_group<true>(static_cast<const float*>(pred.data) + r0 * pred.row_stride, pred.row_stride,
+                                        pred.classes, labels + r0, count),
+               loss + r0, count);
+  }
+
+  template <bool kPartial>
   [[gnu::always_inline]] static F sparse_probs_group(const float* p, std::size_t stride, std::size_t k_n,
-                                                     const std::int32_t* labels) noexcept {
-    const F lab = load_labels(labels, W);
+                                                     const std::int32_t* labels, std::size_t count) noexcept {
+    using Q = QuadColsOf<kPartial>;
+    const F lab = load_labels(labels, count);
     const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
                      simd::block_broadcast<3, A>(lab)};
     F s[4], pl[4];
     for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
     F cls = F::load_aligned(kQuadIota);
     std::size_t c = 0;
-    for (; W == 16 && c + 8 <= k_n; c += 8) {  // eight classes at a time (join_rows8) gains only on AVX-512
+    // Eight classes at a time (join_rows8) gains only on AVX-512; its lo and hi are the next two quads'
+    // vectors, added in the same order, so a partial group (four at a time) gives the same bits.
+    for (; W == 16 && !kPartial && c + 8 <= k_n; c += 8) {
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         F lo, hi;
@@ -176,7 +188,7 @@ struct SparseRows : RowAccess<A> {
       cls += F(8.0f);
     }
     for (; c + 4 <= k_n; c += 4, cls += F(4.0f)) {
-      const QuadCols q{p + c, stride};
+      const Q q{p + c, stride, count, kQuadHalf};
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) {
         const F v = clip(q.vec(i));  // block b: row i + 4b
@@ -185,7 +197,7 @@ struct SparseRows : RowAccess<A> {
       }
     }
     if (c < k_n) {
-      const QuadCols q{p + k_n - 4, stride};
+      const Q q{p + k_n - 4, stride, count, kQuadHalf};
       cls = F::load_aligned(kQuadIota) + F(static_cast<float>(k_n - 4));
       const B real = last_quad_lanes(cls, c, k_n);
       cls = xsimd::select(real, cls, F(-2.0f));  // no label matches the lanes read already
