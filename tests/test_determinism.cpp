@@ -57,7 +57,7 @@ std::vector<Case> cases() {
   std::vector<Case> v;
   for (const bool sparse : {true, false})
     for (const bool logits : {false, true})
-      for (const std::size_t k : {3, 10, 37, 1000}) {
+      for (const std::size_t k : {3u, 10u, 37u, 1000u}) {
         Case c;
         c.sparse = sparse;
         c.logits = logits;
@@ -261,7 +261,7 @@ TEST_CASE("determinism: rows that leave the fast paths (zero, subnormal, infinit
   // Categorical probabilities whose row total is 0 (a NaN loss, as Keras), subnormal or infinite
   // take the row-by-row division; the rows beside them must keep their own path's bits whatever
   // the chunking (they once went row by row together with such a row's whole group).
-  for (const std::size_t k : {4, 10, 16}) {
+  for (const std::size_t k : {4u, 10u, 16u}) {
     CAPTURE(k);
     const std::size_t rows = 203;
     xent::test::Rng rng(k);
@@ -280,7 +280,7 @@ TEST_CASE("determinism: rows that leave the fast paths (zero, subnormal, infinit
     std::vector<float> whole(rows);
     REQUIRE(losses(0, rows, whole.data()) == Status::ok);
     CHECK(std::isnan(whole[5]));
-    for (const std::size_t chunk : {1, 2, 3, 5, 15, 17, 33}) {
+    for (const std::size_t chunk : {1u, 2u, 3u, 5u, 15u, 17u, 33u}) {
       CAPTURE(chunk);
       std::vector<float> pieces(rows);
       for (std::size_t r0 = 0; r0 < rows; r0 += chunk) REQUIRE(losses(r0, std::min(rows, r0 + chunk), pieces.data() + r0) == Status::ok);
