@@ -45,8 +45,7 @@ struct CPred {
   const void* data() const { return dtype == XENT_F32 ? static_cast<const void*>(f32.data()) : bits.data(); }
 };
 
-// A tensor whose dtype field holds any int a C caller may store there (only its bytes can be set
-// from C++: an enum cast out of range is undefined).
+// A tensor whose dtype field holds a code with no enumerator (set through its bytes, as C stores it).
 xent_tensor with_code(xent_tensor x, int code) {
   static_assert(sizeof x.dtype <= sizeof code, "an int holds every dtype code");
   std::memcpy(&x.dtype, &code, sizeof x.dtype);
@@ -165,8 +164,7 @@ void update_row(Coverage& cov, const Inputs& in, xent_kind kind, bool weighted, 
     bad("float label NaN", Status::label_out_of_range, tensor(in.float_labels.data(), XENT_F32, {2}), p2);
   }
   bad("y_pred dtype I32", Status::invalid_option, t2, tensor(pred.data(), XENT_I32, {2, 3}));
-  bad("y_pred dtype 99", Status::invalid_option, t2, with_code(p2, 99));
-  bad("y_pred dtype -1", Status::invalid_option, t2, with_code(p2, -1));
+  bad("y_pred dtype 7", Status::invalid_option, t2, with_code(p2, 7));  // no enumerator, but in the enum's range
   xent_tensor wrong_truth = t2;
   wrong_truth.dtype = sparse ? XENT_F16 : XENT_I64;
   bad(sparse ? "labels dtype F16" : "y_true dtype I64", Status::invalid_option, wrong_truth, p2);
@@ -216,8 +214,9 @@ void state_rows(Coverage& cov, const Inputs& in) {
   cov.record("xent_metric_init", "metric NULL", static_cast<Status>(xent_metric_init(nullptr, XENT_SPARSE, nullptr, nullptr)),
              Status::null_data);
   xent_metric m = primed(XENT_SPARSE, in);
-  for (const int kind : {0, 3, 7, -1, 1000}) {
-    // The value a C caller may pass; in C++ only its bytes can be set (a cast out of range is UB).
+  // Codes with no enumerator inside the enum's range (0 .. 3). Codes beyond it, which C may pass as
+  // well, are the C API fuzzer's (fuzz/): a C++ test cannot hold them in the enum without UB.
+  for (const int kind : {0, 3}) {
     xent_kind k;
     std::memcpy(&k, &kind, sizeof k);
     expect_c(cov, "xent_metric_init", "kind " + std::to_string(kind), Status::invalid_option, m,
