@@ -1,75 +1,16 @@
-// No heap anywhere: global operator new/delete are replaced here and count every allocation; on
-// glibc without AddressSanitizer, malloc/calloc/realloc are wrapped too (ASan owns malloc, so
-// under it only operator new is counted). Every update kind runs with the counters armed.
+// No heap anywhere: every allocation is counted (tests/alloc_counter.hpp) while every update kind
+// runs with the counters armed.
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <type_traits>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "metric_test_util.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define XENT_TEST_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define XENT_TEST_COUNT_MALLOC 0
-#endif
-#endif
-#if !defined(XENT_TEST_COUNT_MALLOC)
-#if defined(__GLIBC__)
-#define XENT_TEST_COUNT_MALLOC 1
-#else
-#define XENT_TEST_COUNT_MALLOC 0
-#endif
-#endif
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<long> g_news{0};
-std::atomic<long> g_mallocs{0};
-}  // namespace
-
-// Replaced global allocation functions (any translation unit may define them; these count).
-void* operator new(std::size_t n) {
-  if (g_armed.load(std::memory_order_relaxed)) g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  std::abort();  // the suite may build without exceptions: no bad_alloc
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_armed.load(std::memory_order_relaxed)) g_news.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
-#if XENT_TEST_COUNT_MALLOC
-// glibc's own allocator stays underneath (__libc_*), so memory from either side frees correctly.
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* malloc(std::size_t n) noexcept {
-  if (g_armed.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t n, std::size_t s) noexcept {
-  if (g_armed.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, s);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  if (g_armed.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-}
-#endif
-
+using alloc_count::counting_start;
+using alloc_count::counting_stop;
+using alloc_count::Counts;
 using xent::Status;
 using xent::view;
 
@@ -85,20 +26,6 @@ static_assert(kConstantInitialized.count() == 0.0);
 namespace {
 xent::SparseCategoricalCrossentropy<10> g_static_sparse;  // static storage, as on a device
 xent::CategoricalCrossentropy<> g_static_categorical({}, "static");
-
-struct Counts {
-  long news, mallocs;
-};
-Counts counting_start() {
-  g_news = 0;
-  g_mallocs = 0;
-  g_armed = true;
-  return {0, 0};
-}
-Counts counting_stop() {
-  g_armed = false;
-  return {g_news.load(), g_mallocs.load()};
-}
 }  // namespace
 
 TEST_CASE("alloc: the counters see allocations (the test can fail)") {

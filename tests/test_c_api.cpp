@@ -96,6 +96,14 @@ TEST_CASE("c api: errors leave the state unchanged and read as C++'s") {
   xent_tensor deep = pred;
   deep.rank = 9;
   CHECK(xent_metric_update(&m, &labels, &deep, nullptr) == XENT_RANK_OUT_OF_RANGE);
+  // Any rank a C struct can hold is refused at once (it used to be walked dim by dim: a hang).
+  deep.rank = SIZE_MAX;
+  CHECK(xent_metric_update(&m, &labels, &deep, nullptr) == XENT_RANK_OUT_OF_RANGE);
+  xent_tensor deep_labels = labels;
+  deep_labels.rank = SIZE_MAX / 2 + 1;
+  CHECK(xent_metric_update(&m, &deep_labels, &pred, nullptr) == XENT_RANK_OUT_OF_RANGE);
+  CHECK(xent::Shape::from(pred.dims, SIZE_MAX).rank() == xent::kMaxRank + 1);
+  CHECK_FALSE(xent::Shape::from(pred.dims, SIZE_MAX).valid());
   CHECK(xent_metric_update(&m, nullptr, &pred, nullptr) == XENT_NULL_DATA);
 
   unsigned char after[512];

@@ -32,11 +32,11 @@ struct Loaded {
 template <class T>
 Loaded<T> load(const char* name, xent::npy::DType want) {
   Loaded<T> out;
-  xent::npy::MappedFile file;
+  std::vector<unsigned char> bytes;
   xent::npy::Array array;
   xent::npy::Error error;
   const std::string path = data_path(name);
-  const bool ok = xent::npy::map_npy(path.c_str(), file, array, error);
+  const bool ok = xent::npy::load_npy(path.c_str(), bytes, array, error);
   INFO(path << ": " << error.text);
   REQUIRE(ok);
   REQUIRE(array.header.dtype == want);

@@ -1,10 +1,11 @@
 #include "npy.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -121,6 +122,16 @@ bool parse_descr(const char* s, std::size_t n, DType& type, Error& error) noexce
   return fail(error, "unsupported dtype '%s' (supported: %s)", text, kSupported);
 }
 
+// Anything but a plain decimal integer where a dimension belongs (-4, 4.5, 1e3, 0x3, None, '4', 3j):
+// the message quotes the token, up to the next ',', ')' or space.
+bool not_a_dim(const char* start, const char* end, Error& error) noexcept {
+  const char* stop = start;
+  while (stop < end && *stop != ',' && *stop != ')' && *stop != ' ') ++stop;
+  char text[48];
+  quote_fragment(start, static_cast<std::size_t>(stop - start), text);
+  return fail(error, "bad header: the shape must be a tuple of non-negative integers, not '%s'", text);
+}
+
 // A non-negative decimal integer as Python writes it: no sign, no leading zeros, optional 'L'.
 bool parse_dim(Cursor& c, std::size_t& value, Error& error) noexcept {
   c.skip_space();
@@ -135,9 +146,13 @@ bool parse_dim(Cursor& c, std::size_t& value, Error& error) noexcept {
     ++c.p;
   }
   const std::size_t digits = static_cast<std::size_t>(c.p - start);
-  if (digits == 0) return fail(error, "bad header: the shape must be a tuple of non-negative integers");
-  if (digits > 1 && *start == '0') return fail(error, "bad header: a dimension has a leading zero");
+  if (digits == 0) return not_a_dim(start, c.end, error);
   if (c.p < c.end && *c.p == 'L') ++c.p;  // Python 2 long literal, as old numpy wrote
+  // A digit run that goes on as a number of another kind: 4.5, 1e3, 0x3, 3j, 3L5.
+  if (c.p < c.end && (*c.p == '.' || *c.p == '_' || (*c.p >= '0' && *c.p <= '9') || (*c.p >= 'a' && *c.p <= 'z') ||
+                      (*c.p >= 'A' && *c.p <= 'Z')))
+    return not_a_dim(start, c.end, error);
+  if (digits > 1 && *start == '0') return fail(error, "bad header: a dimension has a leading zero");
   value = v;
   return true;
 }
@@ -242,8 +257,11 @@ std::size_t dtype_size(DType type) noexcept {
   return 1;
 }
 
-bool parse_header(const unsigned char* bytes, std::size_t size, Header& out, Error& error) noexcept {
-  out = Header{};
+namespace {
+
+// The fixed prefix: magic, version, and the header's length (its text follows the prefix).
+bool parse_prefix(const unsigned char* bytes, std::size_t size, unsigned& major, std::size_t& prefix,
+                  std::size_t& header_len, Error& error) noexcept {
   if (bytes == nullptr) size = 0;
   if (size < 8) {
     if (size >= 1 && std::memcmp(bytes, kMagic, size < 6 ? size : 6) != 0)
@@ -251,14 +269,14 @@ bool parse_header(const unsigned char* bytes, std::size_t size, Header& out, Err
     return fail(error, "truncated header: the file has %zu bytes, an .npy header needs at least 10", size);
   }
   if (std::memcmp(bytes, kMagic, 6) != 0) return fail(error, "not an .npy file (bad magic)");
-  const unsigned major = bytes[6], minor = bytes[7];
+  major = bytes[6];
+  const unsigned minor = bytes[7];
   if (major < 1 || major > 3 || minor != 0)
     return fail(error, "unsupported .npy format version %u.%u (supported: 1.0, 2.0, 3.0)", major, minor);
-  const std::size_t prefix = major == 1 ? 10 : 12;
+  prefix = major == 1 ? 10 : 12;
   if (size < prefix)
     return fail(error, "truncated header: the file has %zu bytes, the version %u prefix needs %zu", size, major,
                 prefix);
-  std::size_t header_len = 0;
   if (major == 1) {
     header_len = static_cast<std::size_t>(bytes[8]) | static_cast<std::size_t>(bytes[9]) << 8;
   } else {
@@ -269,6 +287,16 @@ bool parse_header(const unsigned char* bytes, std::size_t size, Header& out, Err
                   kMaxHeaderBytes);
     header_len = len;
   }
+  return true;
+}
+
+}  // namespace
+
+bool parse_header(const unsigned char* bytes, std::size_t size, Header& out, Error& error) noexcept {
+  out = Header{};
+  unsigned major = 0;
+  std::size_t prefix = 0, header_len = 0;
+  if (!parse_prefix(bytes, size, major, prefix, header_len, error)) return false;
   if (size - prefix < header_len)
     return fail(error, "truncated header: the header needs %zu bytes, the file has %zu", prefix + header_len, size);
   Header h;
@@ -302,50 +330,66 @@ bool Array::aligned() const noexcept {
   return reinterpret_cast<std::uintptr_t>(data) % dtype_size(header.dtype) == 0;
 }
 
+namespace {
+
+// The file (or buffer) holds exactly the header and the data it describes.
+bool check_size(const Header& h, std::uint64_t size, Error& error) noexcept {
+  const std::uint64_t have = size - h.data_offset;  // parse_header saw the whole header: no wrap
+  const std::uint64_t need = h.data_bytes;
+  if (have < need)
+    return fail(error, "truncated data: the header needs %llu bytes of data, the file has %llu",
+                static_cast<unsigned long long>(need), static_cast<unsigned long long>(have));
+  if (have > need)
+    return fail(error, "trailing bytes: the file has %llu bytes after the %llu bytes of data",
+                static_cast<unsigned long long>(have - need), static_cast<unsigned long long>(need));
+  return true;
+}
+
+}  // namespace
+
 bool parse(const unsigned char* bytes, std::size_t size, Array& out, Error& error) noexcept {
   out = Array{};
   Header h;
-  if (!parse_header(bytes, size, h, error)) return false;
-  const std::size_t have = size - h.data_offset;
-  if (have < h.data_bytes)
-    return fail(error, "truncated data: the header needs %zu bytes of data, the file has %zu", h.data_bytes, have);
-  if (have > h.data_bytes)
-    return fail(error, "trailing bytes: the file has %zu bytes after the %zu bytes of data", have - h.data_bytes,
-                h.data_bytes);
+  if (!parse_header(bytes, size, h, error) || !check_size(h, size, error)) return false;
   out.header = h;
   out.data = bytes + h.data_offset;
   return true;
 }
 
-MappedFile::MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
-  other.data_ = nullptr;
+namespace {
+std::atomic<ReadHook> g_read_hook{nullptr};
+}  // namespace
+
+void set_read_hook(ReadHook hook) noexcept { g_read_hook.store(hook); }
+
+File::File(File&& other) noexcept : fd_(other.fd_), size_(other.size_) {
+  other.fd_ = -1;
   other.size_ = 0;
 }
 
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+File& File::operator=(File&& other) noexcept {
   if (this != &other) {
     close();
-    data_ = other.data_;
+    fd_ = other.fd_;
     size_ = other.size_;
-    other.data_ = nullptr;
+    other.fd_ = -1;
     other.size_ = 0;
   }
   return *this;
 }
 
-MappedFile::~MappedFile() { close(); }
+File::~File() { close(); }
 
-void MappedFile::close() noexcept {
-  if (data_ != nullptr) munmap(const_cast<unsigned char*>(data_), size_);
-  data_ = nullptr;
+void File::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   size_ = 0;
 }
 
-bool MappedFile::open(const char* path, Error& error) noexcept {
+bool File::open(const char* path, Error& error) noexcept {
   close();
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. Nothing is
-  // read through the descriptor (only fstat and mmap), so the flag changes nothing for a regular
-  // file; anything else (FIFO, directory, device such as /dev/zero) is refused just below.
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. Anything
+  // but a regular file (FIFO, directory, device such as /dev/zero) is refused just below.
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(error, "cannot open: %s", std::strerror(errno));
   struct stat st;
@@ -356,7 +400,8 @@ bool MappedFile::open(const char* path, Error& error) noexcept {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    // Only regular files: the array is memory-mapped, which a pipe or a device cannot be.
+    // Only regular files: the header's size is checked against the file's, which a pipe or a
+    // device does not have (and /dev/zero would never end).
     const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
                        : S_ISFIFO(st.st_mode) ? "a FIFO (pipes are not supported)"
                        : S_ISCHR(st.st_mode)  ? "a character device"
@@ -364,45 +409,64 @@ bool MappedFile::open(const char* path, Error& error) noexcept {
                                               : "a socket or other special file";
     return fail(error, "not a regular file: %s", kind);
   }
-  // off_t may be 64-bit while size_t is 32-bit (armv7): a file that cannot be mapped whole is refused.
-  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > std::numeric_limits<std::size_t>::max()) {
-    ::close(fd);
-    return fail(error, "the file is too large to map on this %u-bit system",
-                static_cast<unsigned>(sizeof(std::size_t) * 8));
-  }
-  const std::size_t size = static_cast<std::size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return true;
-  }
-  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int e = errno;
-  ::close(fd);  // the mapping keeps the file alive
-  if (p == MAP_FAILED) return fail(error, "cannot map %zu bytes: %s", size, std::strerror(e));
-  madvise(p, size, MADV_SEQUENTIAL);
-  data_ = static_cast<const unsigned char*>(p);
-  size_ = size;
+  // Back to blocking reads for the regular file (the flag means nothing to most file systems, but
+  // a network one may honour it with EAGAIN).
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  fd_ = fd;
+  size_ = st.st_size > 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   return true;
 }
 
-std::size_t MappedFile::release(std::size_t offset, std::size_t length) const noexcept {
-  if (data_ == nullptr || offset >= size_) return offset;
-  if (length > size_ - offset) length = size_ - offset;
-  const long page_size = sysconf(_SC_PAGESIZE);
-  if (page_size <= 0) return offset;
-  const std::size_t page = static_cast<std::size_t>(page_size);
-  const std::size_t begin = (offset + page - 1) / page * page;
-  // The file's last partial page goes too once the range reaches the end of the file.
-  const std::size_t end = offset + length == size_ ? size_ : (offset + length) / page * page;
-  if (end <= begin) return offset;
-  madvise(const_cast<unsigned char*>(data_) + begin, end - begin, MADV_DONTNEED);
-  return end;
+bool File::read(std::uint64_t offset, void* out, std::size_t n, Error& error) const noexcept {
+  if (const ReadHook hook = g_read_hook.load()) hook(fd_, offset, n);
+  auto* to = static_cast<unsigned char*>(out);
+  std::size_t done = 0;
+  while (done < n) {
+    // At most 1 GiB a call: a 32-bit ssize_t cannot count more.
+    const std::size_t want = std::min<std::size_t>(n - done, std::size_t{1} << 30);
+    const ssize_t got = ::pread(fd_, to + done, want, static_cast<off_t>(offset + done));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return fail(error, "cannot read %zu bytes at offset %llu: %s", n, static_cast<unsigned long long>(offset),
+                  std::strerror(errno));
+    }
+    if (got == 0) {
+      // The end of the file before the bytes the header promised: another process shrank it.
+      struct stat st;
+      const std::uint64_t now = fstat(fd_, &st) == 0 && st.st_size >= 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+      return fail(error, "the file shrank to %llu bytes while it was read (%llu when opened)",
+                  static_cast<unsigned long long>(now), static_cast<unsigned long long>(size_));
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return true;
 }
 
-bool map_npy(const char* path, MappedFile& file, Array& array, Error& error) noexcept {
-  array = Array{};
+bool open_npy(const char* path, File& file, Header& header, Error& error) noexcept {
+  header = Header{};
   if (!file.open(path, error)) return false;
-  return parse(file.data(), file.size(), array, error);
+  // The prefix first, then exactly the header it announces: the data is read later, by chunks.
+  unsigned char start[12];
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), sizeof start));
+  if (!file.read(0, start, n, error)) return false;
+  unsigned major = 0;
+  std::size_t prefix = 0, header_len = 0;
+  if (!parse_prefix(start, n, major, prefix, header_len, error)) return false;
+  // A header longer than the file is read whole (the file, below 1 MiB) for the message's sizes.
+  n = static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), prefix + header_len));
+  std::vector<unsigned char> head(n);
+  return file.read(0, head.data(), n, error) && parse_header(head.data(), n, header, error) &&
+         check_size(header, file.size(), error);
+}
+
+bool load_npy(const char* path, std::vector<unsigned char>& bytes, Array& array, Error& error) {
+  array = Array{};
+  File file;
+  Header h;
+  if (!open_npy(path, file, h, error)) return false;
+  bytes.resize(h.data_offset + h.data_bytes);
+  return file.read(0, bytes.data(), bytes.size(), error) && parse(bytes.data(), bytes.size(), array, error);
 }
 
 }  // namespace xent::npy

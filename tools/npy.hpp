@@ -8,6 +8,7 @@
 // target is), because the data is handed out in place.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace xent::npy {
 
@@ -57,33 +58,43 @@ struct Array {
 // exactly header + data long ("truncated data" when shorter, "trailing bytes" when longer).
 [[nodiscard]] bool parse(const unsigned char* bytes, std::size_t size, Array& out, Error& error) noexcept;
 
-// A read-only memory map of a whole file. Move-only; unmaps on destruction.
-class MappedFile {
+// A regular file read by offset (pread), never memory-mapped: a file that another process
+// shrinks while we read it gives a short read, reported as an error, where reading a mapping past
+// the new end would raise SIGBUS and kill the process. Move-only; closes on destruction.
+class File {
  public:
-  MappedFile() noexcept = default;
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  MappedFile(MappedFile&& other) noexcept;
-  MappedFile& operator=(MappedFile&& other) noexcept;
-  ~MappedFile();
+  File() noexcept = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  ~File();
 
-  // Maps `path` (an empty file maps to size 0 and a null pointer). False with a message on failure.
+  // Opens `path` for reading; only a regular file (a FIFO, directory or device is refused at once:
+  // the open never blocks). False with a message on failure.
   [[nodiscard]] bool open(const char* path, Error& error) noexcept;
   void close() noexcept;
-  const unsigned char* data() const noexcept { return data_; }
-  std::size_t size() const noexcept { return size_; }
-  // Tells the kernel that bytes [offset, offset + length) will not be read again, so a file
-  // streamed once does not stay resident. Only whole pages inside the range are dropped; returns
-  // the end of what was dropped (offset when nothing was), the next call's offset when streaming.
-  std::size_t release(std::size_t offset, std::size_t length) const noexcept;
+  // The size when it was opened.
+  std::uint64_t size() const noexcept { return size_; }
+  // Reads exactly n bytes at offset into out; false with a message when the file has become too
+  // short for them ("the file shrank while it was read ...") or the read fails.
+  [[nodiscard]] bool read(std::uint64_t offset, void* out, std::size_t n, Error& error) const noexcept;
 
  private:
-  const unsigned char* data_ = nullptr;
-  std::size_t size_ = 0;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
 };
 
-// Maps `path` and parses it as an .npy file whose size must match its header exactly.
-// `array.data` points into `file`, which must outlive it.
-[[nodiscard]] bool map_npy(const char* path, MappedFile& file, Array& array, Error& error) noexcept;
+// For tests: called before every File::read with its descriptor, offset and length, so a test
+// can shrink the file at a chosen point of the stream. Null (the default) calls nothing.
+using ReadHook = void (*)(int fd, std::uint64_t offset, std::size_t length);
+void set_read_hook(ReadHook hook) noexcept;
+
+// Opens `path` and parses its header, which must describe the file's size exactly ("truncated
+// data" / "trailing bytes" otherwise). The data is read later, with file.read from header.data_offset.
+[[nodiscard]] bool open_npy(const char* path, File& file, Header& header, Error& error) noexcept;
+
+// Reads a whole .npy file into `bytes` and parses it; `array.data` points into `bytes`.
+[[nodiscard]] bool load_npy(const char* path, std::vector<unsigned char>& bytes, Array& array, Error& error);
 
 }  // namespace xent::npy

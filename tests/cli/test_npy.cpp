@@ -99,10 +99,10 @@ TEST_CASE("cli/npy: the real data files of data/ parse") {
   const char* names[] = {"digits_labels.npy", "digits_logits.npy", "digits_probs_f16.npy"};
   for (const char* name : names) {
     CAPTURE(name);
-    xent::npy::MappedFile f;
+    std::vector<unsigned char> bytes;
     Array a;
     Error e;
-    REQUIRE_MESSAGE(xent::npy::map_npy((std::string(XENT_DATA_DIR) + "/" + name).c_str(), f, a, e), e.text);
+    REQUIRE_MESSAGE(xent::npy::load_npy((std::string(XENT_DATA_DIR) + "/" + name).c_str(), bytes, a, e), e.text);
     CHECK(a.header.shape[0] == 897);
     CHECK(a.aligned());
   }
@@ -227,25 +227,48 @@ TEST_CASE("cli/npy: data alignment is reported, not assumed") {
   CHECK(misaligned == 3);
 }
 
-TEST_CASE("cli/npy: mapping checks the file against the header") {
+TEST_CASE("cli/npy: opening checks the file against the header") {
   const std::string dir = XENT_CLI_TEST_DIR;
-  const std::string path = dir + "/npy_map_short.npy";
+  const std::string path = dir + "/npy_open_short.npy";
   auto bytes = file_of(spec_of("<f4", {10}), 40);
   bytes.resize(bytes.size() - 3);
   REQUIRE(xent_test::write_bytes(path, bytes));
-  xent::npy::MappedFile f;
-  Array a;
+  xent::npy::File f;
+  Header h;
   Error e;
-  CHECK_FALSE(xent::npy::map_npy(path.c_str(), f, a, e));
-  CHECK(contains(e.text, "truncated data"));
-  const std::string empty = dir + "/npy_map_empty.npy";
+  CHECK_FALSE(xent::npy::open_npy(path.c_str(), f, h, e));
+  CHECK(contains(e.text, "truncated data: the header needs 40 bytes of data, the file has 37"));
+  bytes.resize(bytes.size() + 4);
+  REQUIRE(xent_test::write_bytes(path, bytes));
+  CHECK_FALSE(xent::npy::open_npy(path.c_str(), f, h, e));
+  CHECK(contains(e.text, "trailing bytes: the file has 1 bytes after the 40 bytes of data"));
+  bytes.resize(bytes.size() - 1);
+  REQUIRE(xent_test::write_bytes(path, bytes));
+  REQUIRE(xent::npy::open_npy(path.c_str(), f, h, e));
+  CHECK(f.size() == bytes.size());
+  CHECK(h.data_offset + h.data_bytes == bytes.size());
+  // A read past the end (as after the file shrank) is an error, never a fault.
+  unsigned char past[8];
+  CHECK_FALSE(f.read(bytes.size() - 4, past, sizeof past, e));
+  CHECK(contains(e.text, "the file shrank to"));
+  const std::string empty = dir + "/npy_open_empty.npy";
   REQUIRE(xent_test::write_bytes(empty, {}));
-  CHECK_FALSE(xent::npy::map_npy(empty.c_str(), f, a, e));
+  CHECK_FALSE(xent::npy::open_npy(empty.c_str(), f, h, e));
   CHECK(contains(e.text, "truncated header"));
-  CHECK_FALSE(xent::npy::map_npy((dir + "/does-not-exist.npy").c_str(), f, a, e));
+  CHECK_FALSE(xent::npy::open_npy((dir + "/does-not-exist.npy").c_str(), f, h, e));
   CHECK(contains(e.text, "cannot open"));
-  CHECK_FALSE(xent::npy::map_npy(dir.c_str(), f, a, e));
+  CHECK_FALSE(xent::npy::open_npy(dir.c_str(), f, h, e));
   CHECK(contains(e.text, "not a regular file"));
+  // A header longer than one small read (version 2, ~70 KB of padding) is read whole.
+  NpySpec wide = spec_of("<f4", {10}, 2);
+  wide.extra_pad = 70000;
+  const std::string padded = dir + "/npy_open_padded.npy";
+  REQUIRE(xent_test::write_bytes(padded, file_of(wide, 40)));
+  std::vector<unsigned char> all;
+  Array a;
+  REQUIRE_MESSAGE(xent::npy::load_npy(padded.c_str(), all, a, e), e.text);
+  CHECK(a.header.data_offset > 70000);
+  CHECK(a.header.count == 10);
 }
 
 TEST_CASE("cli/npy: mutated headers never crash the parser") {

@@ -40,7 +40,7 @@ const char kHelp[] =
     "  --no-progress                never draw the progress bar (drawn on stderr only if a terminal)\n"
     "\n"
     ".npy files: format 1.0-3.0, little-endian, C order; dtypes <f4 <f2 <f8 <i4 <i8 |u1 <u2 |b1\n"
-    "(<f8 is converted to float32 as Keras does). Files are memory-mapped and processed in chunks\n"
+    "(<f8 is converted to float32 as Keras does). Files are read and processed in chunks\n"
     "of rows along the first axis (along the second when the class axis is the first, copying\n"
     "y_pred[:, rows] class by class), so memory stays bounded whatever the file size.\n"
     "Exit status: 0 success, 1 a problem with the data (one line on stderr), 2 a usage error.\n";

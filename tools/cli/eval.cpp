@@ -23,10 +23,14 @@ int run_metric(M& metric, const Spec& spec, Source& truth, Source& pred, Source*
   std::size_t r0 = 0;
   do {
     const std::size_t r1 = g.chunked ? std::min(g.rows, r0 + g.chunk_rows) : g.rows;
-    const Chunk t = take(truth, r0, r1);
-    const Chunk p = take(pred, r0, r1);
-    Chunk w;
-    if (weights != nullptr) w = take(*weights, r0, r1);
+    Chunk t, p, w;
+    npy::Error e;
+    for (auto [source, chunk] : {std::pair{&truth, &t}, std::pair{&pred, &p}, std::pair{weights, &w}}) {
+      if (source != nullptr && !take(*source, r0, r1, *chunk, e)) {
+        progress.clear();
+        return report(err, kExitData, "%s: %s", source->name.c_str(), e.text);
+      }
+    }
     const Status status = update(metric, t, p, weights != nullptr ? &w : nullptr);
     if (status != Status::ok) {
       progress.clear();
@@ -34,9 +38,6 @@ int run_metric(M& metric, const Spec& spec, Source& truth, Source& pred, Source*
                              r0, r1, err);
     }
     ++out.chunks;
-    release(truth, r1, r1 == g.rows);
-    release(pred, r1, r1 == g.rows);
-    if (weights != nullptr) release(*weights, r1, r1 == g.rows);
     r0 = r1;
     progress.update(r0);
   } while (r0 < g.rows);
@@ -124,6 +125,9 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
   // Elements of y_pred per row (all classes).
   const std::size_t pred_row = g.rows > 0 ? std::max<std::size_t>(1, ph.count / g.rows) : 1;
   g.chunk_rows = spec.chunk_rows > 0 ? spec.chunk_rows : std::max<std::size_t>(1, kDefaultChunkElements / pred_row);
+  // No data (a zero dimension): one update of the whole shape. The header alone can claim 2^62
+  // rows, which would otherwise be walked a million at a time, for hours.
+  if (ph.count == 0) g.chunk_rows = std::max<std::size_t>(1, g.rows);
 
   out.rows = g.rows;
   out.classes = g.classes;

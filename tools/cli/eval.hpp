@@ -1,6 +1,6 @@
 #pragma once
 // Evaluation: what to compute (Spec), what came out (Outcome), and evaluate(), shared by `eval`
-// (mapped files) and `demo` (embedded arrays).
+// (files read chunk by chunk) and `demo` (embedded arrays).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // xent_main: the commands (`eval`, `demo`, `--version`, `--help`) dispatched to their parts.
-// A client of the public API only: arrays are memory-mapped .npy files, fed to the library's
+// A client of the public API only: arrays are .npy files read chunk by chunk, fed to the library's
 // metric objects in chunks of rows (along the first axis, or the second when the class axis is
 // first), so memory stays bounded by the chunk size whatever the file size.
 #include <unistd.h>
@@ -25,7 +25,7 @@ int cmd_eval(int argc, char** argv, std::FILE* out, std::FILE* err) {
   }
   a.spec.progress = !a.no_progress && isatty(fileno(err)) != 0;
   const Clock::time_point start = Clock::now();
-  npy::MappedFile true_file, pred_file, weight_file;
+  npy::File true_file, pred_file, weight_file;
   Source truth, pred, weights;
   if (!open_source(a.y_true, true_file, truth, err)) return kExitData;
   if (!open_source(a.y_pred, pred_file, pred, err)) return kExitData;

@@ -3,14 +3,15 @@
 #include "cli/source.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli.hpp"
 
 namespace xent::cli {
 
-// Native types (float32, float16; int32/int64/uint8/uint16/float labels) are read in place when
-// aligned. float64 becomes float32 (as Keras casts it); integers and bools become float32 where a
+// Native types (float32, float16; int32/int64/uint8/uint16/float labels) go to the library as
+// stored when aligned (always, for a file: its chunks are read into an aligned buffer). float64 becomes float32 (as Keras casts it); integers and bools become float32 where a
 // float is wanted (one-hot y_true, weights); a misaligned integer label array becomes int64.
 void plan_source(Source& s) {
   const npy::DType t = s.header().dtype;
@@ -86,8 +87,52 @@ void to_ints(npy::DType t, const unsigned char* src, std::size_t n, std::int64_t
   }
 }
 
-// The rows [r0, r1) of a sliced source, or the whole array of an unsliced one.
-Chunk take(Source& s, std::size_t r0, std::size_t r1) {
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    data_ = other.data_;
+    capacity_ = other.capacity_;
+    other.data_ = nullptr;
+    other.capacity_ = 0;
+  }
+  return *this;
+}
+
+Buffer::~Buffer() { std::free(data_); }
+
+bool Buffer::reserve(std::size_t bytes) noexcept {
+  if (bytes <= capacity_) return true;
+  std::free(data_);  // the contents need not survive: no realloc copy
+  data_ = std::malloc(bytes);
+  capacity_ = data_ != nullptr ? bytes : 0;
+  return data_ != nullptr;
+}
+
+namespace {
+
+bool no_memory(npy::Error& error, std::size_t bytes) {
+  std::snprintf(error.text, sizeof error.text, "cannot allocate %zu bytes for a chunk (fewer --chunk-rows may fit)",
+                bytes);
+  return false;
+}
+
+// The bytes of elements [first, first + n): in place for embedded data, else read from the file
+// into s.raw (never a memory map: see npy::File).
+bool bytes_of(Source& s, std::size_t first, std::size_t n, const unsigned char*& out, npy::Error& error) {
+  const std::size_t item = npy::dtype_size(s.header().dtype);
+  if (s.file == nullptr) {
+    out = s.array.data + first * item;
+    return true;
+  }
+  if (!s.raw.reserve(n * item)) return no_memory(error, n * item);
+  if (!s.file->read(s.header().data_offset + first * item, s.raw.as<unsigned char>(), n * item, error)) return false;
+  out = s.raw.as<const unsigned char>();
+  return true;
+}
+
+}  // namespace
+
+bool take(Source& s, std::size_t r0, std::size_t r1, Chunk& c, npy::Error& error) {
   const npy::Header& h = s.header();
   std::size_t dims[npy::kMaxRank];
   std::copy(h.shape, h.shape + npy::kMaxRank, dims);
@@ -98,55 +143,49 @@ Chunk take(Source& s, std::size_t r0, std::size_t r1) {
     n = (r1 - r0) * s.row_elems;
     dims[s.slice_axis] = r1 - r0;
   }
-  Chunk c;
+  c = Chunk{};
   c.elem = s.elem;
   c.shape = Shape::from(dims, h.rank);
   c.first = first;
+  if (s.whole != nullptr) {
+    c.data = s.whole;
+    return true;
+  }
   if (s.gather) {
     // y[:, r0:r1, ...] of a class-first array: one contiguous run per class.
-    const std::size_t item = npy::dtype_size(h.dtype), blocks = h.shape[0];
-    const std::size_t stride = h.shape[1] * s.row_elems;
-    if (s.floats.size() < blocks * n) s.floats.resize(blocks * n);
-    for (std::size_t b = 0; b < blocks; ++b)
-      to_floats(h.dtype, s.array.data + (b * stride + first) * item, n, s.floats.data() + b * n);
-    c.data = s.floats.data();
-    return c;
+    const std::size_t blocks = h.shape[0], stride = h.shape[1] * s.row_elems;
+    if (!s.converted.reserve(blocks * n * sizeof(float))) return no_memory(error, blocks * n * sizeof(float));
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const unsigned char* src = nullptr;
+      if (!bytes_of(s, b * stride + first, n, src, error)) return false;
+      to_floats(h.dtype, src, n, s.converted.as<float>() + b * n);
+    }
+    c.data = s.converted.as<float>();
+    return true;
   }
-  const unsigned char* src = s.array.data + first * npy::dtype_size(h.dtype);
+  const unsigned char* src = nullptr;
+  if (!bytes_of(s, first, n, src, error)) return false;
   if (s.in_place) {
     c.data = src;
-    return c;
-  }
-  if (s.elem == Elem::i64) {
-    if (!s.converted_whole) {
-      if (s.ints.size() < n) s.ints.resize(n);
-      to_ints(h.dtype, src, n, s.ints.data());
-    }
-    c.data = s.ints.data();
+  } else if (s.elem == Elem::i64) {
+    if (!s.converted.reserve(n * sizeof(std::int64_t))) return no_memory(error, n * sizeof(std::int64_t));
+    to_ints(h.dtype, src, n, s.converted.as<std::int64_t>());
+    c.data = s.converted.as<std::int64_t>();
   } else {
-    if (!s.converted_whole) {
-      if (s.floats.size() < n) s.floats.resize(n);
-      to_floats(h.dtype, src, n, s.floats.data());
-    }
-    c.data = s.floats.data();
+    if (!s.converted.reserve(n * sizeof(float))) return no_memory(error, n * sizeof(float));
+    to_floats(h.dtype, src, n, s.converted.as<float>());
+    c.data = s.converted.as<float>();
   }
-  s.converted_whole = !s.sliced;
-  return c;
+  if (!s.sliced) s.whole = c.data;  // read (and converted) once, reused by every chunk
+  return true;
 }
 
-// Drops the mapped pages before row r1 once used, so a file streamed once does not stay resident
-// (page-cache pages stay cached, but not in our resident set). Batched: one call per 4 MiB.
-void release(Source& s, std::size_t r1, bool last) {
-  if (s.file == nullptr || !s.sliced || s.gather) return;
-  const std::size_t end = s.header().data_offset + r1 * s.row_elems * npy::dtype_size(s.header().dtype);
-  if (end - s.released >= (std::size_t{4} << 20) || last) s.released = s.file->release(s.released, end - s.released);
-}
-
-bool open_source(const char* path, npy::MappedFile& file, Source& s, std::FILE* err) {
+bool open_source(const char* path, npy::File& file, Source& s, std::FILE* err) {
   npy::Error e;
   s.name = path;
   s.file = &file;
-  if (!npy::map_npy(path, file, s.array, e)) {
+  s.array = npy::Array{};
+  if (!npy::open_npy(path, file, s.array.header, e)) {
     report(err, kExitData, "%s: %s", path, e.text);
     return false;
   }
