@@ -25,7 +25,8 @@ XENT_HOST_PACKAGES=(cmake make g++ libc6-dev pkg-config libxsimd-dev doctest-dev
 XENT_PEER_PACKAGES=(libsleef-dev libhwy-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
 # What the cross builds and their tests under qemu need in addition.
 XENT_CROSS_PACKAGES=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
-# The bare-metal Cortex-M presets: the arm-none-eabi toolchain with newlib, and QEMU's boards.
-XENT_MCU_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
+# The bare-metal Cortex-M presets: the arm-none-eabi toolchain with newlib, QEMU's boards, and
+# python3 for the budgets test (ports/cortex-m/budgets.py).
+XENT_MCU_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm python3)
 # The fuzz preset: clang 14 with libFuzzer and the sanitizer runtimes, and llvm-symbolizer for reports.
 XENT_FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)

@@ -15,8 +15,15 @@ namespace {
 // Categorical blocks sit on the deepest kernel chain (painted 3.8 KiB with 32 rows); sparse ones
 // have ~0.7 KiB to spare, and 64 rows cut a 10-class update's time by 13% (half the per-block
 // overhead of a 2 ns row).
+#if defined(XENT_BARE_METAL)
+// Bare metal: 1.5 KiB of stack a public call (ports/cortex-m/budgets.py paints it), so 16 rows,
+// 192-byte buffers; the block's own work (~100 instructions) is small beside 16 rows of scalar math.
+constexpr std::size_t kBlockRows = 16;
+constexpr std::size_t kSparseBlockRows = 16;
+#else
 constexpr std::size_t kBlockRows = 32;
 constexpr std::size_t kSparseBlockRows = 64;
+#endif
 static_assert(kSparseBlockRows <= kMaxBlockRows && kBlockRows % 16 == 0 && kSparseBlockRows % 16 == 0,
               "whole lane groups per block");
 
@@ -57,10 +64,10 @@ class WeightSource {
     const void* base = weight_->data;
     switch (weight_->type) {
       case ElemType::f16:
-        kernels().widen_f16(static_cast<const std::uint16_t*>(base) + begin, out, n);
+        core_kernels().widen_f16(static_cast<const std::uint16_t*>(base) + begin, out, n);
         return;
       case ElemType::bf16:
-        kernels().widen_bf16(static_cast<const std::uint16_t*>(base) + begin, out, n);
+        core_kernels().widen_bf16(static_cast<const std::uint16_t*>(base) + begin, out, n);
         return;
       default:
         std::memcpy(out, static_cast<const float*>(base) + begin, n * sizeof(float));
@@ -176,6 +183,44 @@ struct Sums {
   double count = 0.0;
 };
 
+#if defined(__ARM_FP) && !(__ARM_FP & 8)
+// No double-precision unit (Cortex-M4F): a double add is a ~75-instruction library call, a few a
+// block. So the unweighted losses of a batch are summed in a float pair (TwoSum: hi + lo is their
+// exact sum but for lo's own roundings, ~2^-48 relative) and the rows counted as an integer; both
+// enter the double sums once a batch. A block that would make the pair non-finite (an inf or NaN
+// loss, or a float overflow) is refused: accumulate sums it in double.
+class PairSum {
+ public:
+  bool add(const float* loss, std::size_t n) noexcept {
+    float hi = hi_, lo = lo_;
+    for (std::size_t r = 0; r < n; ++r) {
+      const float s = hi + loss[r];
+      const float x_part = s - hi;
+      lo += (hi - (s - x_part)) + (loss[r] - x_part);
+      hi = s;
+    }
+    if (!(hi - hi == 0.0f && lo - lo == 0.0f)) return false;
+    hi_ = hi;
+    lo_ = lo;
+    rows_ += n;
+    return true;
+  }
+  double total(double t) const noexcept { return t + (static_cast<double>(hi_) + static_cast<double>(lo_)); }
+  double count(double c) const noexcept { return c + static_cast<double>(rows_); }
+
+ private:
+  float hi_ = 0.0f;
+  float lo_ = 0.0f;
+  std::size_t rows_ = 0;
+};
+#else
+struct PairSum {  // double adds are cheap: every block goes to accumulate
+  static constexpr bool add(const float*, std::size_t) noexcept { return false; }
+  static constexpr double total(double t) noexcept { return t; }
+  static constexpr double count(double c) noexcept { return c; }
+};
+#endif
+
 // One pass over the batch. check_finite: stop at the first block whose sum is not finite, i.e.
 // that holds a non-finite loss (NanPolicy::reject).
 // class_total/class_count non-null: distribute into the per-class sums as it goes (only called so
@@ -184,7 +229,7 @@ template <bool kSparse>
 Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, const Erased& y_pred,
                  const Erased* weight, bool check_finite, double* class_total, double* class_count,
                  Sums& sums) noexcept {
-  const KernelTable& k = kernels();
+  const auto& k = core_kernels();
   LossParams params;
   params.from_logits = o.from_logits;
   params.label_smoothing = o.label_smoothing;
@@ -200,6 +245,7 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
   const bool skip = sparse && o.has_ignore;
   double total = 0.0;
   double count = 0.0;
+  PairSum pair;
   for (std::size_t begin = 0; begin < p.elements;) {
     const Block b = block_at(p, begin, kRows);
     const Rows pred = rows_of(y_pred, p.pred_elem_bytes, p, b);
@@ -212,15 +258,17 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
       k.categorical_rows(pred, truth, params, loss);
     }
     if (p.weighted) source.fill(b.begin, b.rows, weights);
-    double t = 0.0;
-    if (p.weighted)
-      t = skip ? accumulate<true, true>(loss, weights, labels, b.rows, count)
-               : accumulate<true, false>(loss, weights, labels, b.rows, count);
-    else
-      t = skip ? accumulate<false, true>(loss, weights, labels, b.rows, count)
-               : accumulate<false, false>(loss, weights, labels, b.rows, count);
-    if (check_finite && !std::isfinite(t)) return Status::non_finite_input;
-    total += t;
+    if (p.weighted || skip || !pair.add(loss, b.rows)) {
+      double t = 0.0;
+      if (p.weighted)
+        t = skip ? accumulate<true, true>(loss, weights, labels, b.rows, count)
+                 : accumulate<true, false>(loss, weights, labels, b.rows, count);
+      else
+        t = skip ? accumulate<false, true>(loss, weights, labels, b.rows, count)
+                 : accumulate<false, false>(loss, weights, labels, b.rows, count);
+      if (check_finite && !std::isfinite(t)) return Status::non_finite_input;
+      total += t;
+    }
 
     if (class_total != nullptr) {
       if constexpr (sparse) {
@@ -239,23 +287,14 @@ Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, cons
     }
     begin += b.rows;
   }
-  sums.total = total / group;
-  sums.count = count / group;
+  sums.total = pair.total(total) / group;
+  sums.count = pair.count(count) / group;
   return Status::ok;
 }
 
-Status run_batch(const CoreOptions& o, const Plan& p, const Erased& y_true, const Erased& y_pred,
-                 const Erased* weight, bool check_finite, double* class_total, double* class_count,
-                 Sums& sums) noexcept {
-  if (o.kind == Kind::sparse)
-    return run_batch<true>(o, p, y_true, y_pred, weight, check_finite, class_total, class_count, sums);
-  return run_batch<false>(o, p, y_true, y_pred, weight, check_finite, class_total, class_count, sums);
-}
-
-}  // namespace
-
-Status update(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, const Erased* weight,
-              const Accumulators& acc) noexcept {
+template <bool kSparse>
+Status update_kind(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                   const Accumulators& acc) noexcept {
   Plan p;
   Status s = make_plan(o, y_true, y_pred, weight, acc.capacity, p);
   if (s != Status::ok || p.elements == 0) return s;
@@ -266,17 +305,17 @@ Status update(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, 
   if (per_class && reject) {
     // Check the whole batch first, then distribute in a second pass: the per-class sums must not
     // change when a later row turns out non-finite, and there is no heap to keep the losses in.
-    s = run_batch(o, p, y_true, y_pred, weight, true, nullptr, nullptr, sums);
+    s = run_batch<kSparse>(o, p, y_true, y_pred, weight, true, nullptr, nullptr, sums);
     if (s != Status::ok) return s;
     Sums again;
-    (void)run_batch(o, p, y_true, y_pred, weight, false, acc.class_total, acc.class_count, again);
+    (void)run_batch<kSparse>(o, p, y_true, y_pred, weight, false, acc.class_total, acc.class_count, again);
   } else {
     // Nothing can fail after the plan except a reject, and then nothing is distributed.
-    s = run_batch(o, p, y_true, y_pred, weight, reject, per_class ? acc.class_total : nullptr,
-                  per_class ? acc.class_count : nullptr, sums);
+    s = run_batch<kSparse>(o, p, y_true, y_pred, weight, reject, per_class ? acc.class_total : nullptr,
+                           per_class ? acc.class_count : nullptr, sums);
     if (s != Status::ok) return s;
   }
-  if (per_class && o.kind == Kind::categorical) {
+  if (per_class && !kSparse) {
     // Every class receives the row's weight: per-class results then add up to result().
     for (std::size_t c = 0; c < p.classes; ++c) acc.class_count[c] += sums.count;
   }
@@ -285,8 +324,9 @@ Status update(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, 
   return Status::ok;
 }
 
-Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
-              std::size_t out_size) noexcept {
+template <bool kSparse>
+Status losses_kind(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
+                   std::size_t out_size) noexcept {
   CoreOptions o = options;
   o.per_class = false;  // no per-class sums in the functional form
   Plan p;
@@ -295,7 +335,7 @@ Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_
   if (out == nullptr) return Status::null_data;
   if (out_size < p.elements) return Status::buffer_too_small;
 
-  const KernelTable& k = kernels();
+  const auto& k = core_kernels();
   LossParams params;
   params.from_logits = o.from_logits;
   params.label_smoothing = o.label_smoothing;
@@ -303,7 +343,7 @@ Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_
   for (std::size_t begin = 0; begin < p.elements;) {
     const Block b = block_at(p, begin, kBlockRows);
     const Rows pred = rows_of(y_pred, p.pred_elem_bytes, p, b);
-    if (o.kind == Kind::sparse) {
+    if constexpr (kSparse) {
       load_labels(o, y_true, b.begin, b.rows, labels);
       k.sparse_rows(pred, labels, params, out + b.begin);
     } else {
@@ -316,6 +356,25 @@ Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_
       if (!std::isfinite(out[i])) return Status::non_finite_input;
   }
   return Status::ok;
+}
+
+}  // namespace
+
+Status update_sparse(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                     const Accumulators& acc) noexcept {
+  return update_kind<true>(o, y_true, y_pred, weight, acc);
+}
+Status update_categorical(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                          const Accumulators& acc) noexcept {
+  return update_kind<false>(o, y_true, y_pred, weight, acc);
+}
+Status losses_sparse(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, float* out,
+                     std::size_t out_size) noexcept {
+  return losses_kind<true>(o, y_true, y_pred, out, out_size);
+}
+Status losses_categorical(const CoreOptions& o, const Erased& y_true, const Erased& y_pred, float* out,
+                          std::size_t out_size) noexcept {
+  return losses_kind<false>(o, y_true, y_pred, out, out_size);
 }
 
 bool same_options(const CoreOptions& a, const CoreOptions& b) noexcept {

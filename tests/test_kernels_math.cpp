@@ -67,6 +67,8 @@ TEST_CASE("kernels: active_isa reports the table, and a forced XENT_ISA is honou
   CHECK(isa_rank(best) >= 1);
 #elif defined(XENT_HAVE_NEON_KERNELS)
   CHECK((best == "neon64" || best == "neon"));
+#elif defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && defined(XENT_BARE_METAL)
+  CHECK(best == "helium");  // the bare-metal table with Helium loops (Cortex-M55)
 #else
   CHECK(best == "scalar");
 #endif

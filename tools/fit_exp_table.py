@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the table exp of the sums (src/kernels/simd/math.hpp, kExpTable8/32, kExpTableQ*).
+"""Generates the table exp of the sums (src/kernels/constants.hpp, kExpTable8/16/64, kExpTableQ*).
 
 exp(x) = 2^(k/N) * p(f), k = round(x N / ln2), f = x - k ln2/N in [-ln2/2N, ln2/2N]. The table holds
 2^(j/N), j = k mod N, rounded to the nearest float, stored as its bits minus j << (23 - log2 N): adding
@@ -7,7 +7,7 @@ k << (23 - log2 N) then puts k div N into the exponent and cancels j (see exp_su
 p(f) = 1 + f q(f), q fitted minimax in the relative error of p (Lawson's iteration on Chebyshev points,
 tools/minimax.py). Needs mpmath.
 
-  python3 tools/fit_exp_table.py N degree      # the kernels use N=32 degree 2 (AVX-512), N=8 degree 3 (AVX2)
+  python3 tools/fit_exp_table.py N degree      # the kernels use N=16 and N=8 degree 3 (AVX-512, AVX2), N=64 degree 2 (scalar)
 """
 import struct
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates kLogTableInvC, kLogTableLogC and kLogTableQ (src/kernels/simd/math.hpp): the
+"""Generates kLogTableInvC, kLogTableLogC and kLogTableQ (src/kernels/constants.hpp): the
 32-entry table of the AVX-512 log.
 
 x = 2^e m with e = getexp(x) = floor(log2 x) and z = getmant(x) in [3/4, 3/2) (so z = m or m / 2);

@@ -24,7 +24,7 @@ void log_softmax(const float* x, float* out, std::size_t n) noexcept;
 void widen(const float16* x, float* out, std::size_t n) noexcept;
 void widen(const bfloat16* x, float* out, std::size_t n) noexcept;
 
-// "avx512", "avx2", "sse2", "neon64", "neon" or "scalar".
+// "avx512", "avx2", "sse2", "neon64", "neon", "helium" (bare-metal Cortex-M55) or "scalar".
 const char* active_isa() noexcept;
 
 }  // namespace xent

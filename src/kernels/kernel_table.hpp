@@ -33,7 +33,7 @@ struct LossParams {
 inline constexpr std::size_t kMaxBlockRows = 256;
 
 struct KernelTable {
-  const char* name;  // "avx512", "avx2", "sse2", "neon64", "neon", "scalar"
+  const char* name;  // "avx512", "avx2", "sse2", "neon64", "neon", "helium", "scalar"
 
   // The public kernels of <xent/kernels.hpp>.
   void (*log)(const float* x, float* out, std::size_t n) noexcept;
@@ -68,5 +68,42 @@ const KernelTable& kernels() noexcept;
 // The best table this process could run, ignoring XENT_ISA (the tests use it to decide whether
 // the current run is on the native path).
 const KernelTable& best_kernels() noexcept;
+
+// The scalar kernels (kernels/scalar.cpp), the entries of its table.
+namespace scalar {
+void log(const float* x, float* out, std::size_t n) noexcept;
+float logsumexp(const void* x, DType type, std::size_t n) noexcept;
+void log_softmax(const float* x, float* out, std::size_t n) noexcept;
+void widen_f16(const std::uint16_t* x, float* out, std::size_t n) noexcept;
+void widen_bf16(const std::uint16_t* x, float* out, std::size_t n) noexcept;
+void sparse_rows(const Rows& pred, const std::int32_t* labels, const LossParams& params, float* loss) noexcept;
+void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept;
+void categorical_class_shares(const Rows& pred, const Rows& truth, const LossParams& params,
+                              const float* row_weight, double* class_total) noexcept;
+}  // namespace scalar
+
+// The kernels the library's own code calls (update.cpp, kernels_api.cpp): the chosen table; on
+// bare metal, where that is the scalar table, its kernels called directly, so that a firmware links
+// only the kernels its calls reach (through the table it would link all of them: the flash budget).
+#if defined(XENT_BARE_METAL)
+struct DirectKernels {
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
+  static constexpr const char* name = "helium";  // its float32 loops in Helium (kernels/helium_rows.hpp)
+#else
+  static constexpr const char* name = "scalar";
+#endif
+  static constexpr auto log = &scalar::log;
+  static constexpr auto logsumexp = &scalar::logsumexp;
+  static constexpr auto log_softmax = &scalar::log_softmax;
+  static constexpr auto widen_f16 = &scalar::widen_f16;
+  static constexpr auto widen_bf16 = &scalar::widen_bf16;
+  static constexpr auto sparse_rows = &scalar::sparse_rows;
+  static constexpr auto categorical_rows = &scalar::categorical_rows;
+  static constexpr auto categorical_class_shares = &scalar::categorical_class_shares;
+};
+inline DirectKernels core_kernels() noexcept { return {}; }
+#else
+inline const KernelTable& core_kernels() noexcept { return kernels(); }
+#endif
 
 }  // namespace xent::detail

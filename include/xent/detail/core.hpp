@@ -114,13 +114,28 @@ struct Accumulators {
 };
 
 // One metric update: plan (every check), row blocks through the kernels, commit on success only.
-// weight may be null (no sample_weight).
-Status update(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, const Erased* weight,
-              const Accumulators& acc) noexcept;
+// weight may be null (no sample_weight). One compiled function per kind, and an inline choice: the
+// typed templates' options.kind is a constant, so a program links the code of the kinds it uses.
+Status update_sparse(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                     const Accumulators& acc) noexcept;
+Status update_categorical(const CoreOptions& options, const Erased& y_true, const Erased& y_pred,
+                          const Erased* weight, const Accumulators& acc) noexcept;
+inline Status update(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, const Erased* weight,
+                     const Accumulators& acc) noexcept {
+  return options.kind == Kind::sparse ? update_sparse(options, y_true, y_pred, weight, acc)
+                                      : update_categorical(options, y_true, y_pred, weight, acc);
+}
 
-// Per-element losses (reduction none) into out[0 .. size of V).
-Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
-              std::size_t out_size) noexcept;
+// Per-element losses (reduction none) into out[0 .. size of V); one function per kind, as update.
+Status losses_sparse(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
+                     std::size_t out_size) noexcept;
+Status losses_categorical(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
+                          std::size_t out_size) noexcept;
+inline Status losses(const CoreOptions& options, const Erased& y_true, const Erased& y_pred, float* out,
+                     std::size_t out_size) noexcept {
+  return options.kind == Kind::sparse ? losses_sparse(options, y_true, y_pred, out, out_size)
+                                      : losses_categorical(options, y_true, y_pred, out, out_size);
+}
 
 // Options equal in every field that changes the arithmetic (label_smoothing compared by bits).
 bool same_options(const CoreOptions& a, const CoreOptions& b) noexcept;
