@@ -135,7 +135,9 @@ std::size_t elem_size(int code) {
     case XENT_F16:
     case XENT_BF16:
     case XENT_U16: return 2;
-    case XENT_U8: return 1;
+    case XENT_U8:
+    case XENT_QI8:
+    case XENT_QU8: return 1;
     case XENT_I64: return 8;
     default: return 4;
   }
@@ -146,7 +148,7 @@ void decode_tensor(fz::Bytes& in, CTensor& ct, const CTensor* like, bool drop_la
   const std::uint8_t r = in.u8();
   ct.null_struct = r == 255;
   const std::uint8_t d = in.u8();
-  const int dtype = d < 240 ? d % 9 : static_cast<int>(in.u32());  // 7 and 8 are no dtype
+  const int dtype = d < 240 ? d % 10 : static_cast<int>(in.u32());  // 9 is no dtype
   xent_test_set_dtype_code(&ct.t, dtype);
   const std::uint8_t garbage = in.u8();  // what a C caller left in the unused dims
   for (auto& x : ct.t.dims) x = garbage;
@@ -180,10 +182,22 @@ void decode_tensor(fz::Bytes& in, CTensor& ct, const CTensor* like, bool drop_la
       const std::uint16_t half = dtype == XENT_F16 ? xent::to_float16(v).bits : xent::to_bfloat16(v).bits;
       if (dtype == XENT_F32) std::memcpy(at, &v, 4);
       else std::memcpy(at, &half, 2);
+    } else if (dtype == XENT_QI8 || dtype == XENT_QU8) {  // any code: every byte is a value
+      at[0] = mode == 2 ? in.u8() : static_cast<unsigned char>(g.next());
     } else {  // a small class index in the label's own width
       const std::uint64_t v = mode == 2 ? in.u64() : g.next() % 4;
       std::memcpy(at, &v, esize);  // little-endian: the low bytes
     }
+  }
+  if (dtype == XENT_QI8 || dtype == XENT_QU8) {  // parameters valid or not
+    fz::Tensor q;
+    q.type = dtype == XENT_QI8 ? fz::Elem::qi8 : fz::Elem::qu8;
+    fz::detail::decode_quantization(in, q);
+    ct.t.scale = q.scale;
+    ct.t.zero_point = q.zero_point;
+  } else {  // what a C caller may leave in the fields other dtypes do not read
+    ct.t.scale = in.flag() ? 0.0f : 1.0f;
+    ct.t.zero_point = in.flag() ? -1000 : 0;
   }
   ct.t.data = in.pick(16) == 0 ? nullptr : ct.data.data();
 }
@@ -194,23 +208,29 @@ xent::View<T> typed(const xent_tensor& t) {
 }
 
 // The C++ call the C API documents for these tensors, or invalid_option for a dtype the argument
-// does not take.
+// does not take. P: y_pred as its typed (or quantized) view.
 template <class M, class T, class P>
-Status twin_weighted(M& m, const xent_tensor& y, const xent_tensor& p, const xent_tensor* w) {
-  if (w == nullptr) return m.update_state(typed<T>(y), typed<P>(p));
+Status twin_weighted(M& m, const xent_tensor& y, P p, const xent_tensor* w) {
+  if (w == nullptr) return m.update_state(typed<T>(y), p);
   switch (code_of(*w)) {
-    case XENT_F32: return m.update_state(typed<T>(y), typed<P>(p), typed<float>(*w));
-    case XENT_F16: return m.update_state(typed<T>(y), typed<P>(p), typed<xent::float16>(*w));
-    case XENT_BF16: return m.update_state(typed<T>(y), typed<P>(p), typed<xent::bfloat16>(*w));
+    case XENT_F32: return m.update_state(typed<T>(y), p, typed<float>(*w));
+    case XENT_F16: return m.update_state(typed<T>(y), p, typed<xent::float16>(*w));
+    case XENT_BF16: return m.update_state(typed<T>(y), p, typed<xent::bfloat16>(*w));
     default: return Status::invalid_option;
   }
+}
+template <class Q>
+xent::QuantizedView<Q> typed_quantized(const xent_tensor& t) {
+  return xent::quantized(static_cast<const Q*>(t.data), xent::Shape::from(t.dims, t.rank), t.scale, t.zero_point);
 }
 template <class M, class T>
 Status twin_pred(M& m, const xent_tensor& y, const xent_tensor& p, const xent_tensor* w) {
   switch (code_of(p)) {
-    case XENT_F32: return twin_weighted<M, T, float>(m, y, p, w);
-    case XENT_F16: return twin_weighted<M, T, xent::float16>(m, y, p, w);
-    case XENT_BF16: return twin_weighted<M, T, xent::bfloat16>(m, y, p, w);
+    case XENT_F32: return twin_weighted<M, T>(m, y, typed<float>(p), w);
+    case XENT_F16: return twin_weighted<M, T>(m, y, typed<xent::float16>(p), w);
+    case XENT_BF16: return twin_weighted<M, T>(m, y, typed<xent::bfloat16>(p), w);
+    case XENT_QI8: return twin_weighted<M, T>(m, y, typed_quantized<std::int8_t>(p), w);
+    case XENT_QU8: return twin_weighted<M, T>(m, y, typed_quantized<std::uint8_t>(p), w);
     default: return Status::invalid_option;
   }
 }

@@ -19,10 +19,10 @@
 
 namespace fz {
 
-enum class Elem : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16 };
-// Prediction element types. Quantized int8/uint8 predictions (xent::QuantizedView from the quant
-// branch) are to be added here, in Tensor and in with_pred below, once they are on main.
-inline constexpr Elem kPredTypes[] = {Elem::f32, Elem::f16, Elem::bf16};
+// qi8 / qu8: quantized int8 / uint8 predictions (xent::QuantizedView), with the tensor's scale and
+// zero point.
+enum class Elem : std::uint8_t { f32, f16, bf16, i32, i64, u8, u16, qi8, qu8 };
+inline constexpr Elem kPredTypes[] = {Elem::f32, Elem::f16, Elem::bf16, Elem::qi8, Elem::qu8};
 inline constexpr Elem kFloatTypes[] = {Elem::f32, Elem::f16, Elem::bf16};
 inline constexpr Elem kLabelTypes[] = {Elem::i32, Elem::i64, Elem::u8, Elem::u16, Elem::f32};
 
@@ -46,7 +46,18 @@ struct Tensor {
   std::vector<std::int64_t> i64;
   std::vector<std::uint8_t> u8;
   std::vector<std::uint16_t> u16;
+  std::vector<std::int8_t> i8;  // qi8 (qu8 keeps its bytes in u8)
+  float scale = 1.0f;           // qi8 / qu8: any float, valid or not
+  std::int32_t zero_point = 0;  // qi8 / qu8: any int32, valid or not
   std::vector<float> seen;  // float types: each value as the library sees it after widening
+
+  bool quantized() const { return type == Elem::qi8 || type == Elem::qu8; }
+  // The parameters QuantizedView accepts: scale finite and > 0, zero_point in the type's range.
+  bool quantization_valid() const {
+    if (!quantized()) return true;
+    const std::int32_t lo = type == Elem::qi8 ? -128 : 0;
+    return std::isfinite(scale) && scale > 0.0f && zero_point >= lo && zero_point <= lo + 255;
+  }
 
   void set_dims(const std::vector<std::size_t>& d) {
     dims = d;
@@ -75,10 +86,26 @@ struct Tensor {
       case Elem::i64: i64.assign(n, 0); break;
       case Elem::u8: u8.assign(n, 0); break;
       case Elem::u16: u16.assign(n, 0); break;
+      case Elem::qi8: i8.assign(n, 0); break;
+      case Elem::qu8: u8.assign(n, 0); break;
     }
   }
   std::size_t size() const { return seen.size(); }
+  // Quantized types store v by TFLite's rule, q = clamp(round(v / scale) + zero_point), NaN as the
+  // zero point; what the library sees is TFLite's dequantization float32(scale * (q - zero_point)).
   void set_float(std::size_t i, float v) {
+    if (quantized()) {
+      const std::int32_t lo = type == Elem::qi8 ? -128 : 0;
+      double q = static_cast<double>(zero_point);
+      if (!std::isnan(v)) q = std::nearbyint(static_cast<double>(v) / static_cast<double>(scale)) + q;
+      if (!(q >= lo)) q = lo;  // also a NaN quotient of an invalid scale
+      if (q > lo + 255) q = lo + 255;
+      const auto code = static_cast<std::int32_t>(q);
+      if (type == Elem::qi8) i8[i] = static_cast<std::int8_t>(code);
+      else u8[i] = static_cast<std::uint8_t>(code);
+      seen[i] = static_cast<float>(static_cast<double>(code) - zero_point) * scale;
+      return;
+    }
     switch (type) {
       case Elem::f16: h[i] = xent::to_float16(v), seen[i] = xent::to_float(h[i]); return;
       case Elem::bf16: b[i] = xent::to_bfloat16(v), seen[i] = xent::to_float(b[i]); return;
@@ -127,7 +154,11 @@ auto with_float(const Tensor& t, F&& f) {
 }
 template <class F>
 auto with_pred(const Tensor& t, F&& f) {
-  return with_float(t, f);  // the quantized prediction types join here
+  switch (t.type) {
+    case Elem::qi8: return f(xent::quantized(t.null ? nullptr : t.i8.data(), t.shape, t.scale, t.zero_point));
+    case Elem::qu8: return f(xent::quantized(t.null ? nullptr : t.u8.data(), t.shape, t.scale, t.zero_point));
+    default: return with_float(t, f);
+  }
 }
 template <class F>
 auto with_label(const Tensor& t, F&& f) {
@@ -168,7 +199,8 @@ struct Case {
   // The library must accept this case (ok, or non_finite_input under NanPolicy::reject).
   // need_capacity: a metric (MaxClasses matters); false for the functional forms.
   bool must_accept(bool need_capacity) const {
-    if (!options_valid(need_capacity) || !shapes_coherent || pred.null || truth.null || (weighted && weight.null))
+    if (!options_valid(need_capacity) || !pred.quantization_valid() || !shapes_coherent || pred.null || truth.null ||
+        (weighted && weight.null))
       return false;
     const std::size_t k = geometry.classes;
     if (need_capacity && capacity > 0 && k > capacity) return false;
@@ -292,6 +324,33 @@ inline void fill_floats(Bytes& in, Tensor& t, Role role, std::size_t classes, co
   }
 }
 
+// A quantized tensor's parameters: mostly TFLite's fixed softmax / log_softmax ones or a logits
+// scale a converter would choose, sometimes invalid (0, negative, NaN, infinite, a zero point
+// outside the type) or extreme (subnormal, huge).
+inline void decode_quantization(Bytes& in, Tensor& t) {
+  const bool i8 = t.type == Elem::qi8;
+  switch (in.pick(12)) {
+    case 0: t.scale = 1.0f / 256.0f, t.zero_point = i8 ? -128 : 0; break;  // softmax outputs
+    case 1: t.scale = 16.0f / 256.0f, t.zero_point = i8 ? 127 : 255; break;  // log_softmax outputs
+    case 2: t.scale = 0.0f; break;
+    case 3: t.scale = -0.1f; break;
+    case 4: t.scale = std::numeric_limits<float>::quiet_NaN(); break;
+    case 5: t.scale = std::numeric_limits<float>::infinity(); break;
+    case 6: t.scale = in.f32_bits(), t.zero_point = static_cast<std::int32_t>(in.u32()); return;
+    case 7: t.scale = std::numeric_limits<float>::denorm_min(); break;
+    case 8: t.scale = 3e36f; break;
+    default: t.scale = 0.01f + static_cast<float>(in.u8()) / 512.0f; break;  // logits: up to ~0.5 a step
+  }
+  switch (in.pick(8)) {
+    case 0: break;  // as chosen above (0 unless fixed)
+    case 1: t.zero_point = i8 ? static_cast<std::int8_t>(in.u8()) : in.u8(); break;
+    case 2: t.zero_point = i8 ? 128 : 256; break;
+    case 3: t.zero_point = i8 ? -129 : -1; break;
+    case 4: t.zero_point = std::numeric_limits<std::int32_t>::min(); break;
+    default: if (t.scale != 1.0f / 256.0f && t.scale != 16.0f / 256.0f) t.zero_point = i8 ? in.u8() % 32 - 16 : 128; break;
+  }
+}
+
 // A sparse label from one byte: the edges of [0, K), ignore_class, the edges of each label type,
 // and for float labels NaN, infinities, fractions and values beyond int64.
 inline void set_label(Bytes& in, Tensor& t, std::size_t i, std::size_t classes, std::int64_t ignore) {
@@ -359,6 +418,7 @@ inline Case decode_case(Bytes& in, bool with_weights) {
     default: break;
   }
   c.pred.type = kPredTypes[in.pick(std::size(kPredTypes))];
+  if (c.pred.quantized()) decode_quantization(in, c.pred);
   c.truth.type = c.sparse ? kLabelTypes[in.pick(std::size(kLabelTypes))] : kFloatTypes[in.pick(3)];
   c.weight.type = kFloatTypes[in.pick(3)];
 
@@ -536,6 +596,7 @@ inline void describe(const Case& c) {
   if (c.ignore) std::fprintf(stderr, "ignore_class %lld\n", static_cast<long long>(*c.ignore));
   auto print = [](const char* name, const Tensor& t, bool floats) {
     std::fprintf(stderr, "%s: type %d, dims [", name, static_cast<int>(t.type));
+    if (t.quantized()) std::fprintf(stderr, "(scale %.9g, zero_point %d) ", static_cast<double>(t.scale), static_cast<int>(t.zero_point));
     for (std::size_t d : t.dims) std::fprintf(stderr, " %zu", d);
     std::fprintf(stderr, " ], values");
     for (std::size_t i = 0; i < t.size() && i < 64; ++i) {

@@ -49,7 +49,7 @@ def pal(x):
 # ---- fuzz_case.hpp -------------------------------------------------------------------------------
 LS = {0.0: 0, 0.1: 1, 0.5: 2, 1.0: 3, "nan": 4, -0.25: 5, 1.5: 6}
 HUGE = {1 << 16: 240, 1 << 32: 243, (1 << 32) + 1: 244, (1 << 64) - 1: 248}
-PRED_TYPES = {"f32": 0, "f16": 1, "bf16": 2}
+PRED_TYPES = {"f32": 0, "f16": 1, "bf16": 2, "qi8": 3, "qu8": 4}
 LABEL_TYPES = {"i32": 0, "i64": 1, "u8": 2, "u16": 3, "f32": 4}
 
 
@@ -102,7 +102,7 @@ def labels(values=None, lcg=None, with_ignore=False, specials=()):
 def case(sparse=True, cap=0, logits=False, per_class=False, nan=0, ls=0.0, ignore=None, pred="f32",
          truth="f32", weight="f32", shape=(2, 3), axis=-1, truth_form=0, truth_dims=None,
          weight_mode=0, weight_extra=b"", weight_dims=None, null=0, pred_values=b"", truth_values=b"",
-         weight_values=b"", with_weights=True):
+         weight_values=b"", with_weights=True, quant=b""):
     out = u8(1 if sparse else 0) + u8([0, 1, 10, 300].index(cap))
     out += u8((1 if logits else 0) | (2 if per_class else 0) | (nan << 2))
     out += u8(LS[ls]) if ls in LS else u8(7) + f32(ls)
@@ -112,7 +112,8 @@ def case(sparse=True, cap=0, logits=False, per_class=False, nan=0, ls=0.0, ignor
         out += u8(1) + i8(ignore)
     else:
         out += u8(2) + u64(ignore)
-    out += u8(PRED_TYPES[pred]) + u8(LABEL_TYPES[truth] if sparse else PRED_TYPES[truth]) + u8(PRED_TYPES[weight])
+    out += u8(PRED_TYPES[pred]) + quant
+    out += u8(LABEL_TYPES[truth] if sparse else PRED_TYPES[truth]) + u8(PRED_TYPES[weight])
     out += u8(len(shape)) + dims(shape) + i8(axis)
     if truth_dims is not None:
         out += u8(0xF0) + u8(len(truth_dims)) + dims(truth_dims)
@@ -130,6 +131,10 @@ def case(sparse=True, cap=0, logits=False, per_class=False, nan=0, ls=0.0, ignor
 
 
 WORKED_PRED = [0.05, 0.95, 0.0, 0.1, 0.8, 0.1]
+# decode_quantization's bytes: scale 0.01 + 40/512 with zero point 5 - 16; softmax's; log_softmax's.
+QUANT_LOGITS = u8(9) + u8(40) + u8(5) + u8(5)
+QUANT_SOFTMAX = u8(0) + u8(0)
+QUANT_LOG_SOFTMAX = u8(1) + u8(0)
 
 
 def case_seeds(with_weights):
@@ -181,6 +186,19 @@ def case_seeds(with_weights):
                                         pred_values=floats(const=0.5), truth_values=labels(lcg=2))),
         ("too-many-classes", case(sparse=True, cap=1, per_class=True, shape=(2, 3), with_weights=w,
                                   pred_values=floats(WORKED_PRED), truth_values=labels([1, 2]))),
+        # Quantized predictions (decode_quantization): a logits scale and zero point, TFLite's
+        # fixed softmax and log_softmax parameters, an invalid scale.
+        ("sparse-qi8-logits", case(sparse=True, logits=True, pred="qi8", quant=QUANT_LOGITS, shape=(16, 10),
+                                   truth="i32", weight_mode=2, with_weights=w, pred_values=floats(lcg=27, mode=0),
+                                   truth_values=labels(lcg=28), weight_values=floats(lcg=29, mode=0))),
+        ("categorical-qu8-softmax", case(sparse=False, pred="qu8", quant=QUANT_SOFTMAX, shape=(8, 10), ls=0.1,
+                                         with_weights=w, pred_values=floats(lcg=30, mode=4),
+                                         truth_values=floats(lcg=31, mode=0))),
+        ("sparse-qi8-log-softmax-perclass", case(sparse=True, cap=10, per_class=True, logits=True, pred="qi8",
+                                                 quant=QUANT_LOG_SOFTMAX, shape=(4, 3, 5), axis=1, with_weights=w,
+                                                 pred_values=floats(lcg=32, mode=0), truth_values=labels(lcg=33))),
+        ("quantized-scale-nan", case(sparse=True, pred="qu8", quant=u8(4) + u8(0), with_weights=w,
+                                     pred_values=floats(WORKED_PRED), truth_values=labels([1, 2]))),
         ("mismatched-weight", case(sparse=True, shape=(2, 3), weight_mode=7, weight_dims=(3, 2), with_weights=w,
                                    pred_values=floats(WORKED_PRED), truth_values=labels([1, 2]),
                                    weight_values=floats(lcg=3, mode=0))),
@@ -228,10 +246,10 @@ def c_init(kind=2, options=True, logits=0, ls=0.0, axis=-1, has_ignore=0, ignore
     return out + u8(0 if garbage else 1) + (u8(0x11) if garbage else b"")
 
 
-C_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "i32": 3, "i64": 4, "u8": 5, "u16": 6, "bad": 7}
+C_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "i32": 3, "i64": 4, "u8": 5, "u16": 6, "qi8": 7, "qu8": 8, "bad": 9}
 
 
-def c_tensor(dtype, shape=None, like=False, seed=1, mode=0, data=b"", rank_raw=None):
+def c_tensor(dtype, shape=None, like=False, seed=1, mode=0, data=b"", rank_raw=None, quant=None):
     if like:
         out = u8(0) + u8(C_DTYPES[dtype]) + u8(0)
     elif rank_raw is not None:  # a rank as 8 raw bytes ("null": no struct at all), then 8 stored dims
@@ -240,7 +258,8 @@ def c_tensor(dtype, shape=None, like=False, seed=1, mode=0, data=b"", rank_raw=N
         out += dims(shape + (1,) * (min(rank, 8) - len(shape)))
     else:
         out = u8(len(shape)) + u8(C_DTYPES[dtype]) + u8(0) + dims(shape)
-    return out + u32(seed) + u8(mode) + data + u8(1)
+    # quant: decode_quantization's bytes for qi8 / qu8; for other dtypes two flags (0: scale 1, zero point 0).
+    return out + u32(seed) + u8(mode) + data + (quant if quant is not None else u8(0) + u8(0)) + u8(1)
 
 
 def c_update(pred, truth, weight=None):
@@ -266,6 +285,12 @@ def c_api_seeds():
         ("garbage-storage", c_init(2, garbage=True) + u8(4) + u8(3) + u8(0) + u8(4) + b"XENT"),
         ("deserialize-own-resealed", c_init(2, has_ignore=1, ignore=-1, reject=1, name="digits")
          + c_update(probs, c_tensor("u8", like=True)) + u8(3) + u8(2) + u8(1) + u16(35) + u8(0x40) + u8(1)),
+        ("quantized-logits-weighted", c_init(2, logits=1)
+         + c_update(c_tensor("qi8", (4, 10), seed=7, quant=QUANT_LOGITS), c_tensor("i32", like=True),
+                    c_tensor("f32", like=True))),
+        ("quantized-softmax-then-bad-zero-point", c_init(1)
+         + c_update(c_tensor("qu8", (3, 4), seed=8, quant=QUANT_SOFTMAX), c_tensor("f32", like=True))
+         + c_update(c_tensor("qi8", (3, 4), seed=9, quant=u8(0) + u8(2)), c_tensor("f32", like=True))),
         ("status-messages", c_init(1, name="cce") + u8(5) + u32(0xFFFFFFFF) + u8(5) + u32(11) + u8(4)),
     ]
 
