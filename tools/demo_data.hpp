@@ -10,7 +10,8 @@ struct EmbeddedFile {
   std::size_t size;
 };
 struct EmbeddedValue {
-  const char* key;  // a numeric member of data/digits_reference.json
+  const char* key;  // a numeric member of data/digits_reference.json, or "FILE/KEY" of
+                    // data/digits_quantized.json's "files" (from_logits as 1 or 0)
   double value;
 };
 

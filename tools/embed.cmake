@@ -1,5 +1,6 @@
-# Writes a C++ source holding every data/*.npy file as a byte array, and the numbers of
-# data/digits_reference.json, so `xent demo` needs no file at run time (installed, under qemu,
+# Writes a C++ source holding every data/*.npy file as a byte array, the numbers of
+# data/digits_reference.json, and those of each file in data/digits_quantized.json (keyed
+# "FILE/KEY", e.g. "digits_logits_i8.npy/scale"; from_logits as 1 or 0), so `xent demo` needs no file at run time (installed, under qemu,
 # from any directory). Pure CMake: no xxd or other tool.
 #   cmake -DDATA_DIR=<dir> -DOUTPUT=<file.cpp> -P embed.cmake
 cmake_minimum_required(VERSION 3.19)  # string(JSON)
@@ -40,6 +41,33 @@ foreach(_m RANGE ${_last})
     math(EXPR _n "${_n} + 1")
   endif()
 endforeach()
+# The quantized files' parameters and references (optional: a data set without them embeds none).
+if(EXISTS "${DATA_DIR}/digits_quantized.json")
+  file(READ "${DATA_DIR}/digits_quantized.json" _qjson)
+  string(JSON _qfiles LENGTH "${_qjson}" files)
+  math(EXPR _qlast "${_qfiles} - 1")
+  foreach(_q RANGE ${_qlast})
+    string(JSON _file MEMBER "${_qjson}" files ${_q})
+    string(JSON _keys LENGTH "${_qjson}" files "${_file}")
+    math(EXPR _klast "${_keys} - 1")
+    foreach(_k RANGE ${_klast})
+      string(JSON _key MEMBER "${_qjson}" files "${_file}" ${_k})
+      string(JSON _type TYPE "${_qjson}" files "${_file}" "${_key}")
+      string(JSON _value GET "${_qjson}" files "${_file}" "${_key}")
+      if(_type STREQUAL "BOOLEAN")
+        if(_value)
+          set(_value 1)
+        else()
+          set(_value 0)
+        endif()
+      elseif(NOT _type STREQUAL "NUMBER")
+        continue()
+      endif()
+      string(APPEND _values "    {\"${_file}/${_key}\", ${_value}},\n")
+      math(EXPR _n "${_n} + 1")
+    endforeach()
+  endforeach()
+endif()
 string(APPEND _out "const EmbeddedValue kDemoReferences[] = {\n${_values}};\n")
 string(APPEND _out "const std::size_t kDemoReferenceCount = ${_n};\n\n}  // namespace xent::cli\n")
 

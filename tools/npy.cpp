@@ -20,7 +20,7 @@ namespace xent::npy {
 namespace {
 
 constexpr unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-constexpr const char* kSupported = "<f4 <f2 <f8 <i4 <i8 |u1 <u2 |b1";
+constexpr const char* kSupported = "<f4 <f2 <f8 <i4 <i8 |i1 |u1 <u2 |b1";
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -103,11 +103,11 @@ bool parse_descr(const char* s, std::size_t n, DType& type, Error& error) noexce
     DType type;
   };
   // numpy writes '|' for one-byte types; '<' and '=' mean the same on a little-endian machine
-  // only for one-byte types, so we accept '<u1'/'<b1' too but nothing else.
+  // only for one-byte types, so we accept '<i1'/'<u1'/'<b1' too but nothing else.
   static const Known kKnown[] = {
       {"<f4", DType::f4}, {"<f2", DType::f2}, {"<f8", DType::f8}, {"<i4", DType::i4},
       {"<i8", DType::i8}, {"|u1", DType::u1}, {"<u1", DType::u1}, {"<u2", DType::u2},
-      {"|b1", DType::b1}, {"<b1", DType::b1},
+      {"|b1", DType::b1}, {"<b1", DType::b1}, {"|i1", DType::i1}, {"<i1", DType::i1},
   };
   for (const Known& k : kKnown) {
     if (n == 3 && std::memcmp(s, k.name, 3) == 0) {
@@ -243,6 +243,7 @@ const char* dtype_name(DType type) noexcept {
     case DType::u1: return "|u1";
     case DType::u2: return "<u2";
     case DType::b1: return "|b1";
+    case DType::i1: return "|i1";
   }
   return "?";
 }
@@ -252,7 +253,7 @@ std::size_t dtype_size(DType type) noexcept {
     case DType::f4: case DType::i4: return 4;
     case DType::f2: case DType::u2: return 2;
     case DType::f8: case DType::i8: return 8;
-    case DType::u1: case DType::b1: return 1;
+    case DType::u1: case DType::b1: case DType::i1: return 1;
   }
   return 1;
 }

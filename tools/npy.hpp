@@ -12,11 +12,11 @@
 
 namespace xent::npy {
 
-enum class DType : std::uint8_t { f4, f2, f8, i4, i8, u1, u2, b1 };
+enum class DType : std::uint8_t { f4, f2, f8, i4, i8, u1, u2, b1, i1 };
 
-// "<f4", "<f2", "<f8", "<i4", "<i8", "|u1", "<u2", "|b1".
+// "<f4", "<f2", "<f8", "<i4", "<i8", "|u1", "<u2", "|b1", "|i1".
 const char* dtype_name(DType type) noexcept;
-// Bytes per element: 4, 2, 8, 4, 8, 1, 2, 1.
+// Bytes per element: 4, 2, 8, 4, 8, 1, 2, 1, 1.
 std::size_t dtype_size(DType type) noexcept;
 
 inline constexpr std::size_t kMaxRank = 8;

@@ -717,7 +717,12 @@ TEST_CASE("cli: version, help and demo") {
   CHECK(d.err.empty());
   CHECK(d.out.find("MISMATCH") == std::string::npos);
   CHECK(d.out.find("categorical, logits float32, smoothing 0.1 ") != std::string::npos);
-  CHECK(lines(d.out) == 14);
+  // The quantized rows beside the float ones, each with its float64 reference.
+  CHECK(d.out.find("  sparse, logits int8 ") != std::string::npos);
+  CHECK(d.out.find("  sparse, probabilities uint8 ") != std::string::npos);
+  CHECK(d.out.find("  categorical, logits int8, one-hot ") != std::string::npos);
+  CHECK(d.out.find("0.65637333056391589") != std::string::npos);  // digits_logits_i8.npy's sparse reference
+  CHECK(lines(d.out) == 23);
   CHECK(d.out.find("throughput: ") != std::string::npos);
   CHECK(d.out.find(std::string("isa ") + xent::active_isa()) != std::string::npos);
   // A result that cannot be written is a failure.
@@ -737,8 +742,8 @@ TEST_CASE("cli: random shapes, dtypes and options never crash and always answer 
   // must end in a result (exit 0, one line) or a data error (exit 1, one line on stderr only).
   // Under ASan/UBSan this exercises every slicing, gathering and conversion path.
   Rng rng(16);
-  const char* float_types[] = {"<f4", "<f2", "<f8"};
-  const char* any_types[] = {"<f4", "<f2", "<f8", "<i4", "<i8", "|u1", "<u2", "|b1"};
+  const char* pred_types[] = {"<f4", "<f2", "<f8", "|i1", "|u1"};  // 8-bit: quantized, with their flags
+  const char* any_types[] = {"<f4", "<f2", "<f8", "<i4", "<i8", "|u1", "<u2", "|b1", "|i1"};
   const auto random_file = [&](const std::string& name, const char* descr, std::vector<std::size_t> shape) {
     std::size_t n = 1;
     for (std::size_t d : shape) n *= d;
@@ -786,15 +791,17 @@ TEST_CASE("cli: random shapes, dtypes and options never crash and always answer 
       default: break;
     }
     const bool sparse = rng.below(2) == 0;
-    const std::string p = random_file("fuzz_pred.npy", float_types[rng.below(3)], pshape);
-    const std::string t = random_file("fuzz_true.npy", any_types[rng.below(8)], tshape);
+    const std::string pred_type = pred_types[rng.below(5)];
+    const std::string p = random_file("fuzz_pred.npy", pred_type.c_str(), pshape);
+    const std::string t = random_file("fuzz_true.npy", any_types[rng.below(9)], tshape);
     std::vector<std::string> extra;
+    if (pred_type[0] == '|') extra.insert(extra.end(), {"--y-pred-scale", "0.25", "--y-pred-zero-point", "1"});
     if (rng.below(3) == 0) {
       std::vector<std::size_t> wshape;
       if (!pshape.empty() && rng.below(4) != 0) wshape.push_back(rng.below(3) == 0 ? 1 : pshape[0]);
       if (rng.below(4) == 0) wshape.push_back(1);
       extra.push_back("--sample-weight");
-      extra.push_back(random_file("fuzz_w.npy", any_types[rng.below(8)], wshape));
+      extra.push_back(random_file("fuzz_w.npy", any_types[rng.below(9)], wshape));
     }
     const int axis = static_cast<int>(rng.below(2 * pshape.size() + 2)) - static_cast<int>(pshape.size()) - 1;
     extra.insert(extra.end(), {"--axis", std::to_string(axis), "--chunk-rows", std::to_string(1 + rng.below(3))});

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
@@ -135,6 +136,56 @@ TEST_CASE("cli/args: each usage error is one exact line on err") {
         "--ignore-class applies to --metric sparse only");
 }
 
+TEST_CASE("cli/args: --y-pred-scale and --y-pred-zero-point, checked against y_pred's dtype") {
+  const Parsed none = parse(kRequired);
+  REQUIRE(none.rc == xent::cli::kExitOk);
+  CHECK_FALSE(none.args.pred_quantization);
+  const Parsed q = parse(with({"--y-pred-scale", "0.00390625", "--y-pred-zero-point=-128"}));
+  REQUIRE(q.rc == xent::cli::kExitOk);
+  CHECK(q.args.pred_quantization);
+  CHECK(q.args.pred_scale == 0.00390625f);
+  CHECK(q.args.pred_zero_point == -128);
+  CHECK_FALSE(q.args.spec.quantized);  // not before the dtype is known
+  const auto check = [](Parsed p, xent::npy::DType t, std::string& err) {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f != nullptr);
+    const int rc = xent::cli::check_quantization(p.args, t, f);
+    err = xent_test::slurp(f);
+    return std::pair<int, xent::cli::Spec>{rc, p.args.spec};
+  };
+  std::string err;
+  auto [rc, spec] = check(q, xent::npy::DType::i1, err);
+  CHECK(rc == xent::cli::kExitOk);
+  CHECK(err.empty());
+  CHECK(spec.quantized);
+  CHECK(spec.pred_scale == 0.00390625f);
+  CHECK(spec.pred_zero_point == -128);
+  CHECK(check(q, xent::npy::DType::u1, err).first == xent::cli::kExitUsage);
+  CHECK(err == "xent: eval: --y-pred-zero-point -128 is outside [0, 255] for no/such/p.npy of dtype |u1 "
+               "(see xent --help)\n");
+  CHECK(check(q, xent::npy::DType::f2, err).first == xent::cli::kExitUsage);
+  CHECK(err == "xent: eval: --y-pred-scale and --y-pred-zero-point apply to an 8-bit y_pred (|i1, |u1), not to "
+               "no/such/p.npy of dtype <f2 (see xent --help)\n");
+  CHECK(check(none, xent::npy::DType::u1, err).first == xent::cli::kExitUsage);
+  CHECK(err == "xent: eval: no/such/p.npy holds 8-bit quantized values (|u1): give --y-pred-scale S and "
+               "--y-pred-zero-point Z (see xent --help)\n");
+  for (xent::npy::DType t : {xent::npy::DType::f4, xent::npy::DType::f2, xent::npy::DType::f8, xent::npy::DType::i4}) {
+    CHECK(check(none, t, err).first == xent::cli::kExitOk);
+    CHECK(err.empty());
+  }
+  const auto usage = [](std::vector<std::string> args, const std::string& line) {
+    const Parsed p = parse(std::move(args));
+    CHECK(p.rc == xent::cli::kExitUsage);
+    CHECK(p.err == "xent: eval: " + line + " (see xent --help)\n");
+  };
+  usage(with({"--y-pred-scale", "0.5"}), "--y-pred-scale and --y-pred-zero-point go together (8-bit y_pred)");
+  usage(with({"--y-pred-scale", "inf", "--y-pred-zero-point", "0"}),
+        "--y-pred-scale needs a finite float32 number > 0, not 'inf'");
+  usage(with({"--y-pred-scale", "1e-46", "--y-pred-zero-point", "0"}),
+        "--y-pred-scale needs a finite float32 number > 0, not '1e-46'");
+  usage(with({"--y-pred-scale", "0.5", "--y-pred-zero-point", "1e2"}), "--y-pred-zero-point needs an integer, not '1e2'");
+}
+
 TEST_CASE("cli/args: strict numbers") {
   double v = 0;
   CHECK(xent::cli::parse_double("0.5", v));
@@ -161,22 +212,29 @@ TEST_CASE("cli/output: plain and JSON text of a given outcome") {
   o.rows = 3;
   o.classes = 2;
   o.chunks = 1;
+  o.pred_dtype = "<f4";
   CHECK(capture([&](std::FILE* f) { xent::cli::print_plain(f, o); }) == "0.5\n");
   const std::string isa = xent::active_isa();
   CHECK(capture([&](std::FILE* f) { xent::cli::print_json(f, o, 0.25); }) ==
         "{\"metric\": \"sparse_categorical_crossentropy\", \"result\": 0.5, \"total\": 1.25, \"count\": 2.5, "
-        "\"elements\": 3, \"rows\": 3, \"classes\": 2, \"chunks\": 1, \"seconds\": 0.25, \"isa\": \"" + isa + "\"}\n");
+        "\"elements\": 3, \"rows\": 3, \"classes\": 2, \"chunks\": 1, \"seconds\": 0.25, \"isa\": \"" + isa +
+            "\", \"y_pred_dtype\": \"<f4\"}\n");
 
   o.per_class_requested = true;
   o.per_class = {{0.1f, 0.2, 2.0}, {std::numeric_limits<float>::quiet_NaN(), 0.0, 0.0}};
   o.result = std::numeric_limits<float>::infinity();
+  // Quantized predictions: their parameters follow the dtype (the scale as the float32 it is).
+  o.pred_dtype = "|i1";
+  o.quantized = true;
+  o.pred_scale = 0.1f;
+  o.pred_zero_point = -5;
   CHECK(capture([&](std::FILE* f) { xent::cli::print_plain(f, o); }) ==
         "inf\nclass 0: 0.100000001 (count 2)\nclass 1: nan (count 0)\n");
   // JSON has no NaN or infinity.
   CHECK(capture([&](std::FILE* f) { xent::cli::print_json(f, o, 1.0); }) ==
         "{\"metric\": \"sparse_categorical_crossentropy\", \"result\": null, \"total\": 1.25, \"count\": 2.5, "
         "\"elements\": 3, \"rows\": 3, \"classes\": 2, \"chunks\": 1, \"seconds\": 1, \"isa\": \"" + isa +
-            "\", \"per_class\": [{\"class\": 0, \"result\": 0.100000001, \"total\": 0.20000000000000001, "
+            "\", \"y_pred_dtype\": \"|i1\", \"y_pred_scale\": 0.100000001, \"y_pred_zero_point\": -5, \"per_class\": [{\"class\": 0, \"result\": 0.100000001, \"total\": 0.20000000000000001, "
             "\"count\": 2}, {\"class\": 1, \"result\": null, \"total\": 0, \"count\": 0}]}\n");
   CHECK(xent::cli::json_number(-std::numeric_limits<double>::infinity(), 17) == "null");
   CHECK(xent::cli::json_number(0.1, 17) == "0.10000000000000001");

@@ -16,6 +16,16 @@ Status with_float(const Chunk& c, F&& f) {
   return f(view(static_cast<const float*>(c.data), c.shape));
 }
 
+// y_pred: floats, or quantized int8 / uint8 as stored with the chunk's scale and zero point.
+template <class F>
+Status with_pred(const Chunk& c, F&& f) {
+  if (c.elem == Elem::qi8)
+    return f(quantized(static_cast<const std::int8_t*>(c.data), c.shape, c.scale, c.zero_point));
+  if (c.elem == Elem::qu8)
+    return f(quantized(static_cast<const std::uint8_t*>(c.data), c.shape, c.scale, c.zero_point));
+  return with_float(c, f);
+}
+
 template <class F>
 Status with_label(const Chunk& c, F&& f) {
   switch (c.elem) {
@@ -41,7 +51,7 @@ Status with_truth(const Chunk& t, F&& f) {
 template <class M>
 Status update(M& metric, const Chunk& t, const Chunk& p, const Chunk* w) {
   return with_truth<M>(t, [&](auto tv) {
-    return with_float(p, [&](auto pv) -> Status {
+    return with_pred(p, [&](auto pv) -> Status {
       if (w == nullptr) return metric.update_state(tv, pv);
       return with_float(*w, [&](auto wv) { return metric.update_state(tv, pv, wv); });
     });
@@ -52,7 +62,7 @@ Status update(M& metric, const Chunk& t, const Chunk& p, const Chunk* w) {
 template <class M>
 Status chunk_losses(const M& metric, const Chunk& t, const Chunk& p, float* out, std::size_t n) {
   return with_truth<M>(t, [&](auto tv) {
-    return with_float(p, [&](auto pv) -> Status {
+    return with_pred(p, [&](auto pv) -> Status {
       if constexpr (IsSparse<M>::value) return sparse_categorical_crossentropy(tv, pv, out, n, metric.options());
       else return categorical_crossentropy(tv, pv, out, n, metric.options());
     });

@@ -29,20 +29,25 @@ const char kHelp[] =
     "  --y-pred FILE                predictions (.npy): probabilities, or logits with --from-logits\n"
     "  --sample-weight FILE         per-row (or broadcastable) weights (.npy)\n"
     "  --from-logits                y_pred holds logits\n"
+    "  --y-pred-scale S             with --y-pred-zero-point Z: y_pred holds 8-bit quantized values\n"
+    "  --y-pred-zero-point Z        (|i1, |u1), q standing for float32(S * (q - Z)) as in TFLite;\n"
+    "                               S finite > 0, Z in the dtype's range; required for an 8-bit y_pred\n"
     "  --label-smoothing F          in [0, 1] (default 0)\n"
     "  --axis N                     class axis of y_pred (default -1)\n"
     "  --ignore-class N             sparse only: rows with this label count for nothing\n"
     "  --nan reject|propagate       reject: fail on a NaN/inf loss or weight (default propagate)\n"
     "  --per-class                  also the result of each class (at most 1024 classes)\n"
     "  --json                       one JSON object: metric, result, total, count, elements, rows,\n"
-    "                               classes, chunks, seconds, isa (and per_class)\n"
+    "                               classes, chunks, seconds, isa, y_pred_dtype (y_pred_scale and\n"
+    "                               y_pred_zero_point when quantized; per_class)\n"
     "  --chunk-rows N               rows per update (default: about 1M y_pred elements per chunk)\n"
     "  --no-progress                never draw the progress bar (drawn on stderr only if a terminal)\n"
     "\n"
-    ".npy files: format 1.0-3.0, little-endian, C order; dtypes <f4 <f2 <f8 <i4 <i8 |u1 <u2 |b1\n"
-    "(<f8 is converted to float32 as Keras does). Files are read and processed in chunks\n"
-    "of rows along the first axis (along the second when the class axis is the first, copying\n"
-    "y_pred[:, rows] class by class), so memory stays bounded whatever the file size.\n"
+    ".npy files: format 1.0-3.0, little-endian, C order; dtypes <f4 <f2 <f8 <i4 <i8 |i1 |u1 <u2 |b1\n"
+    "(<f8 is converted to float32 as Keras does; quantized y_pred goes as stored). Files are\n"
+    "read and processed in chunks of rows along the first axis (along the second when the class\n"
+    "axis is the first, copying y_pred[:, rows] class by class), so memory stays bounded\n"
+    "whatever the file size.\n"
     "Exit status: 0 success, 1 a problem with the data (one line on stderr), 2 a usage error.\n";
 
 XENT_PRINTF(2, 3) int usage_error(std::FILE* err, const char* format, ...) {
@@ -76,7 +81,7 @@ bool parse_int64(const char* s, std::int64_t& v) {
 
 int parse_eval(int argc, char** argv, EvalArgs& a, std::FILE* err) {
   enum Id { metric, y_true, y_pred, weights, logits, smoothing, axis, ignore, nan, per_class, json, chunk_rows,
-            no_progress, help, count };
+            no_progress, help, pred_scale, pred_zero_point, count };
   struct Flag {
     const char* name;
     bool takes_value;
@@ -85,7 +90,7 @@ int parse_eval(int argc, char** argv, EvalArgs& a, std::FILE* err) {
       {"--metric", true},  {"--y-true", true},         {"--y-pred", true},   {"--sample-weight", true},
       {"--from-logits", false}, {"--label-smoothing", true}, {"--axis", true}, {"--ignore-class", true},
       {"--nan", true},     {"--per-class", false},     {"--json", false},    {"--chunk-rows", true},
-      {"--no-progress", false}, {"--help", false}};
+      {"--no-progress", false}, {"--help", false}, {"--y-pred-scale", true}, {"--y-pred-zero-point", true}};
   bool seen[count] = {};
   for (int i = 2; i < argc; ++i) {
     const char* arg = argv[i];
@@ -158,6 +163,22 @@ int parse_eval(int argc, char** argv, EvalArgs& a, std::FILE* err) {
       }
       case no_progress: a.no_progress = true; break;
       case help: a.help = true; break;
+      case pred_scale: {
+        // The library takes a float32 scale: finite and > 0 once rounded (1e39 and 1e-50 are neither).
+        double v = 0;
+        const bool ok = parse_double(value, v) && v > 0.0 &&
+                        v <= static_cast<double>(std::numeric_limits<float>::max()) && static_cast<float>(v) > 0.0f;
+        if (!ok) return usage_error(err, "eval: --y-pred-scale needs a finite float32 number > 0, not '%s'", value);
+        a.pred_scale = static_cast<float>(v);
+        break;
+      }
+      case pred_zero_point: {
+        std::int64_t v = 0;
+        if (!parse_int64(value, v))
+          return usage_error(err, "eval: --y-pred-zero-point needs an integer, not '%s'", value);
+        a.pred_zero_point = v;
+        break;
+      }
       default: break;
     }
   }
@@ -167,6 +188,32 @@ int parse_eval(int argc, char** argv, EvalArgs& a, std::FILE* err) {
   if (a.y_pred == nullptr) return usage_error(err, "eval: --y-pred FILE is required");
   if (!a.spec.sparse && a.spec.ignore_class)
     return usage_error(err, "eval: --ignore-class applies to --metric sparse only");
+  if (seen[pred_scale] != seen[pred_zero_point])
+    return usage_error(err, "eval: --y-pred-scale and --y-pred-zero-point go together (8-bit y_pred)");
+  a.pred_quantization = seen[pred_scale];
+  return kExitOk;
+}
+
+int check_quantization(EvalArgs& a, npy::DType pred_dtype, std::FILE* err) {
+  const bool i8 = pred_dtype == npy::DType::i1, u8 = pred_dtype == npy::DType::u1;
+  const char* type = npy::dtype_name(pred_dtype);
+  if (!i8 && !u8) {
+    if (a.pred_quantization)
+      return usage_error(err, "eval: --y-pred-scale and --y-pred-zero-point apply to an 8-bit y_pred (|i1, |u1), "
+                         "not to %s of dtype %s", a.y_pred, type);
+    return kExitOk;
+  }
+  if (!a.pred_quantization)
+    return usage_error(err, "eval: %s holds 8-bit quantized values (%s): give --y-pred-scale S and "
+                       "--y-pred-zero-point Z", a.y_pred, type);
+  const std::int64_t lo = i8 ? -128 : 0, hi = i8 ? 127 : 255;
+  if (a.pred_zero_point < lo || a.pred_zero_point > hi)
+    return usage_error(err, "eval: --y-pred-zero-point %lld is outside [%lld, %lld] for %s of dtype %s",
+                       static_cast<long long>(a.pred_zero_point), static_cast<long long>(lo),
+                       static_cast<long long>(hi), a.y_pred, type);
+  a.spec.quantized = true;
+  a.spec.pred_scale = a.pred_scale;
+  a.spec.pred_zero_point = static_cast<std::int32_t>(a.pred_zero_point);
   return kExitOk;
 }
 

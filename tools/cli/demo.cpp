@@ -1,8 +1,10 @@
 // `xent demo`: evaluates the embedded digits data (demo_data.hpp) in every case against its
-// independent float64 reference, then measures the library's throughput on it.
+// independent float64 reference, the float outputs and their int8 / uint8 quantized versions (with
+// the scale and zero point of digits_quantized.json), then measures the library's throughput on it.
 #include "cli/demo.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -47,19 +49,62 @@ bool embedded_source(const char* name, Source& s, std::FILE* err) {
 
 constexpr double kDemoTolerance = 1e-6;  // SEMANTICS.md: float32 results within 1e-6 relative
 
+struct Case {
+  const char* label;
+  bool sparse;
+  const char* pred;
+  const char* truth;
+  const char* weights;
+  bool logits;        // quantized cases: from_logits comes from digits_quantized.json
+  float smoothing;
+  const char* reference;  // a key of digits_reference.json, or for a quantized pred one of its file's keys
+  bool quantized = false;
+};
+
+// One row of the table; false (with one line on err) when the case cannot be run at all.
+bool run_case(const Case& c, std::FILE* out, std::FILE* err, int& failures) {
+  Source truth, pred, weights;
+  if (!embedded_source(c.truth, truth, err) || !embedded_source(c.pred, pred, err)) return false;
+  if (c.weights != nullptr && !embedded_source(c.weights, weights, err)) return false;
+  Spec spec;
+  spec.sparse = c.sparse;
+  spec.from_logits = c.logits;
+  spec.label_smoothing = c.smoothing;
+  std::string key = c.reference;
+  if (c.quantized) {
+    const std::string file = c.pred;
+    double scale = 0, zero_point = 0, logits = 0;
+    if (!find_reference((file + "/scale").c_str(), scale) || !find_reference((file + "/zero_point").c_str(), zero_point) ||
+        !find_reference((file + "/from_logits").c_str(), logits)) {
+      report(err, kExitData, "demo: the parameters of %s are missing from the embedded digits_quantized.json",
+             c.pred);
+      return false;
+    }
+    spec.quantized = true;
+    spec.pred_scale = static_cast<float>(scale);
+    spec.pred_zero_point = static_cast<std::int32_t>(zero_point);
+    spec.from_logits = logits != 0;
+    key = file + "/" + c.reference;
+  }
+  double reference = 0;
+  if (!find_reference(key.c_str(), reference)) {
+    report(err, kExitData, "demo: reference '%s' is missing from the embedded %s", key.c_str(),
+           c.quantized ? "digits_quantized.json" : "digits_reference.json");
+    return false;
+  }
+  Outcome o;
+  if (evaluate(spec, truth, pred, c.weights != nullptr ? &weights : nullptr, o, err) != kExitOk) return false;
+  const double diff = std::fabs(static_cast<double>(o.result) - reference) / std::fabs(reference);
+  const bool ok = diff <= kDemoTolerance;
+  if (!ok) ++failures;
+  std::fprintf(out, "  %-44s %-12.9g %-19.17g %.1e%s\n", c.label, static_cast<double>(o.result), reference, diff,
+               ok ? "" : "  MISMATCH");
+  return true;
+}
+
 }  // namespace
 
 int cmd_demo(std::FILE* out, std::FILE* err) {
-  struct Case {
-    const char* label;
-    bool sparse;
-    const char* pred;
-    const char* truth;
-    const char* weights;
-    bool logits;
-    float smoothing;
-    const char* reference;
-  };
   static const Case kCases[] = {
       {"sparse, probabilities float32", true, "digits_probs.npy", "digits_labels.npy", nullptr, false, 0.0f,
        "sparse_probs"},
@@ -78,6 +123,23 @@ int cmd_demo(std::FILE* out, std::FILE* err) {
       {"categorical, logits float32, smoothing 0.1", false, "digits_logits.npy", "digits_onehot.npy", nullptr, true,
        0.1f, "categorical_logits_label_smoothing_0.1"},
   };
+  // TFLite's int8 / uint8 outputs of the same model: the quantized logits, the fixed-parameter softmax
+  // (probabilities) and log_softmax outputs, read as stored (no float copy).
+  static const Case kQuantizedCases[] = {
+      {"sparse, logits int8", true, "digits_logits_i8.npy", "digits_labels.npy", nullptr, true, 0.0f, "sparse", true},
+      {"sparse, logits int8, weighted", true, "digits_logits_i8.npy", "digits_labels.npy", "digits_weights.npy", true,
+       0.0f, "sparse_weighted", true},
+      {"sparse, log_softmax int8", true, "digits_log_softmax_i8.npy", "digits_labels.npy", nullptr, true, 0.0f,
+       "sparse", true},
+      {"sparse, probabilities uint8", true, "digits_probs_u8.npy", "digits_labels.npy", nullptr, false, 0.0f, "sparse",
+       true},
+      {"sparse, probabilities uint8, weighted", true, "digits_probs_u8.npy", "digits_labels.npy", "digits_weights.npy",
+       false, 0.0f, "sparse_weighted", true},
+      {"sparse, probabilities int8", true, "digits_probs_i8.npy", "digits_labels.npy", nullptr, false, 0.0f, "sparse",
+       true},
+      {"categorical, logits int8, one-hot", false, "digits_logits_i8.npy", "digits_onehot.npy", nullptr, true, 0.0f,
+       "sparse", true},
+  };
   double rows = 0, classes = 0;
   (void)find_reference("rows", rows);
   (void)find_reference("classes", classes);
@@ -87,26 +149,11 @@ int cmd_demo(std::FILE* out, std::FILE* err) {
                kDemoTolerance);
   std::fprintf(out, "  %-44s %-12s %-19s %s\n", "case", "xent", "reference", "rel. diff");
   int failures = 0;
-  for (const Case& c : kCases) {
-    Source truth, pred, weights;
-    if (!embedded_source(c.truth, truth, err) || !embedded_source(c.pred, pred, err)) return kExitData;
-    if (c.weights != nullptr && !embedded_source(c.weights, weights, err)) return kExitData;
-    double reference = 0;
-    if (!find_reference(c.reference, reference))
-      return report(err, kExitData, "demo: reference '%s' is missing from the embedded digits_reference.json",
-                    c.reference);
-    Spec spec;
-    spec.sparse = c.sparse;
-    spec.from_logits = c.logits;
-    spec.label_smoothing = c.smoothing;
-    Outcome o;
-    if (evaluate(spec, truth, pred, c.weights != nullptr ? &weights : nullptr, o, err) != kExitOk) return kExitData;
-    const double diff = std::fabs(static_cast<double>(o.result) - reference) / std::fabs(reference);
-    const bool ok = diff <= kDemoTolerance;
-    if (!ok) ++failures;
-    std::fprintf(out, "  %-44s %-12.9g %-19.17g %.1e%s\n", c.label, static_cast<double>(o.result), reference, diff,
-                 ok ? "" : "  MISMATCH");
-  }
+  for (const Case& c : kCases)
+    if (!run_case(c, out, err, failures)) return kExitData;
+  std::fprintf(out, "\nquantized outputs (TFLite int8/uint8, read as stored; references on the dequantized values):\n");
+  for (const Case& c : kQuantizedCases)
+    if (!run_case(c, out, err, failures)) return kExitData;
 
   // Throughput: the library alone, repeated updates over the float32 logits until 0.3 s pass.
   Source truth, pred;

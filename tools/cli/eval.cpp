@@ -59,9 +59,10 @@ int run_metric(M& metric, const Spec& spec, Source& truth, Source& pred, Source*
 int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Outcome& out, std::FILE* err) {
   out = Outcome{};
   const npy::Header& ph = pred.header();
-  if (!is_float(ph.dtype))
-    return report(err, kExitData, "%s: y_pred must hold floats (<f4, <f2 or <f8), not %s", pred.name.c_str(),
-                  npy::dtype_name(ph.dtype));
+  const bool eight_bit = ph.dtype == npy::DType::i1 || ph.dtype == npy::DType::u1;
+  if (spec.quantized ? !eight_bit : !is_float(ph.dtype))
+    return report(err, kExitData, "%s: y_pred must hold floats (<f4, <f2 or <f8), or 8-bit values (|i1, |u1) with a "
+                  "scale and zero point, not %s", pred.name.c_str(), npy::dtype_name(ph.dtype));
   if (ph.rank == 0)
     return report(err, kExitData, "%s: y_pred is a scalar; it needs a class axis", pred.name.c_str());
   const long rank = static_cast<long>(ph.rank);
@@ -80,6 +81,9 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
                   pred.name.c_str(), kPerClassMaxClasses, g.classes);
 
   pred.role = Role::pred;
+  pred.quantized = spec.quantized;
+  pred.scale = spec.pred_scale;
+  pred.zero_point = spec.pred_zero_point;
   truth.role = spec.sparse ? Role::labels : Role::truth;
   if (weights != nullptr) weights->role = Role::weights;
   // Rank 1 (a single row of classes): one update. Otherwise chunks of rows along axis 0, or with
@@ -131,6 +135,10 @@ int evaluate(const Spec& spec, Source& truth, Source& pred, Source* weights, Out
 
   out.rows = g.rows;
   out.classes = g.classes;
+  out.pred_dtype = npy::dtype_name(ph.dtype);
+  out.quantized = spec.quantized;
+  out.pred_scale = spec.pred_scale;
+  out.pred_zero_point = spec.pred_zero_point;
   out.elements = g.classes > 0 ? ph.count / g.classes : 0;
   if (g.classes == 0) {
     std::size_t n = 1;

@@ -22,6 +22,11 @@ struct Spec {
   bool per_class = false;
   std::size_t chunk_rows = 0;  // 0: about 1 Mi y_pred elements per chunk
   bool progress = false;
+  // 8-bit y_pred (|i1 or |u1) standing for float32(scale * (q - zero_point)); checked by the caller
+  // (args.hpp: check_quantization), evaluate refuses an 8-bit y_pred without it.
+  bool quantized = false;
+  float pred_scale = 1.0f;
+  std::int32_t pred_zero_point = 0;
 };
 
 struct ClassResult {
@@ -39,6 +44,10 @@ struct Outcome {
   std::size_t rows = 0;      // y_pred's first dimension
   std::size_t classes = 0;
   std::size_t chunks = 0;
+  std::string pred_dtype;  // y_pred's dtype as stored, e.g. "<f4" or "|i1"
+  bool quantized = false;  // then pred_scale and pred_zero_point hold its parameters
+  float pred_scale = 1.0f;
+  std::int32_t pred_zero_point = 0;
   bool per_class_requested = false;
   std::vector<ClassResult> per_class;
 };

@@ -30,6 +30,7 @@ int cmd_eval(int argc, char** argv, std::FILE* out, std::FILE* err) {
   if (!open_source(a.y_true, true_file, truth, err)) return kExitData;
   if (!open_source(a.y_pred, pred_file, pred, err)) return kExitData;
   if (a.weights != nullptr && !open_source(a.weights, weight_file, weights, err)) return kExitData;
+  if (const int rc = check_quantization(a, pred.header().dtype, err); rc != kExitOk) return rc;
   Outcome o;
   const int rc = evaluate(a.spec, truth, pred, a.weights != nullptr ? &weights : nullptr, o, err);
   if (rc != kExitOk) return rc;

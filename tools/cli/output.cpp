@@ -30,6 +30,10 @@ void print_json(std::FILE* out, const Outcome& o, double seconds) {
                o.metric.c_str(), json_number(static_cast<double>(o.result), 9).c_str(),
                json_number(o.total, 17).c_str(), json_number(o.count, 17).c_str(), o.elements, o.rows, o.classes,
                o.chunks, json_number(seconds, 6).c_str(), active_isa());
+  std::fprintf(out, ", \"y_pred_dtype\": \"%s\"", o.pred_dtype.c_str());
+  if (o.quantized)
+    std::fprintf(out, ", \"y_pred_scale\": %s, \"y_pred_zero_point\": %d",
+                 json_number(static_cast<double>(o.pred_scale), 9).c_str(), static_cast<int>(o.pred_zero_point));
   if (o.per_class_requested) {
     std::fputs(", \"per_class\": [", out);
     for (std::size_t k = 0; k < o.per_class.size(); ++k)

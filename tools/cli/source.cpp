@@ -10,19 +10,27 @@
 
 namespace xent::cli {
 
-// Native types (float32, float16; int32/int64/uint8/uint16/float labels) go to the library as
-// stored when aligned (always, for a file: its chunks are read into an aligned buffer). float64 becomes float32 (as Keras casts it); integers and bools become float32 where a
-// float is wanted (one-hot y_true, weights); a misaligned integer label array becomes int64.
+// Native types (float32, float16; int32/int64/uint8/uint16/float labels; quantized int8/uint8
+// predictions) go to the library as stored when aligned (always, for a file: its chunks are read
+// into an aligned buffer). float64 becomes float32 (as Keras casts it); integers and bools become
+// float32 where a float is wanted (one-hot y_true, weights); int8 and misaligned integer labels become int64.
 void plan_source(Source& s) {
   const npy::DType t = s.header().dtype;
   const bool aligned = s.array.aligned();
   s.elem = Elem::f32;
   s.in_place = false;
+  if (s.role == Role::pred && s.quantized && (t == npy::DType::i1 || t == npy::DType::u1)) {
+    // One-byte elements are always aligned; a gathered chunk is a copy of the bytes, not floats.
+    s.elem = t == npy::DType::i1 ? Elem::qi8 : Elem::qu8;
+    s.in_place = !s.gather;
+    return;
+  }
   if (s.role == Role::labels) {
     switch (t) {
       case npy::DType::i4: s.elem = aligned ? Elem::i32 : Elem::i64; s.in_place = aligned; break;
       case npy::DType::i8: s.elem = Elem::i64; s.in_place = aligned; break;
       case npy::DType::u1: case npy::DType::b1: s.elem = Elem::u8; s.in_place = true; break;
+      case npy::DType::i1: s.elem = Elem::i64; break;
       case npy::DType::u2: s.elem = aligned ? Elem::u16 : Elem::i64; s.in_place = aligned; break;
       case npy::DType::f4: s.in_place = aligned; break;
       case npy::DType::f2: case npy::DType::f8: break;
@@ -33,7 +41,7 @@ void plan_source(Source& s) {
     s.elem = Elem::f16;
     s.in_place = true;
   }
-  if (s.gather) {  // never labels (see evaluate): always a float copy
+  if (s.gather) {  // never labels (see evaluate), not quantized (above): a float copy
     s.elem = Elem::f32;
     s.in_place = false;
   }
@@ -70,6 +78,9 @@ void to_floats(npy::DType t, const unsigned char* src, std::size_t n, float* out
     case npy::DType::b1:
       convert_each<std::uint8_t>(src, n, out, [](std::uint8_t v) { return v != 0 ? 1.0f : 0.0f; });
       break;
+    case npy::DType::i1:
+      convert_each<std::int8_t>(src, n, out, [](std::int8_t v) { return static_cast<float>(v); });
+      break;
   }
 }
 
@@ -80,6 +91,9 @@ void to_ints(npy::DType t, const unsigned char* src, std::size_t n, std::int64_t
       break;
     case npy::DType::u2:
       convert_each<std::uint16_t>(src, n, out, [](std::uint16_t v) { return static_cast<std::int64_t>(v); });
+      break;
+    case npy::DType::i1:
+      convert_each<std::int8_t>(src, n, out, [](std::int8_t v) { return static_cast<std::int64_t>(v); });
       break;
     default:  // i8 (plan_source sends no other type here)
       convert_each<std::int64_t>(src, n, out, [](std::int64_t v) { return v; });
@@ -147,20 +161,25 @@ bool take(Source& s, std::size_t r0, std::size_t r1, Chunk& c, npy::Error& error
   c.elem = s.elem;
   c.shape = Shape::from(dims, h.rank);
   c.first = first;
+  c.scale = s.scale;
+  c.zero_point = s.zero_point;
   if (s.whole != nullptr) {
     c.data = s.whole;
     return true;
   }
   if (s.gather) {
-    // y[:, r0:r1, ...] of a class-first array: one contiguous run per class.
-    const std::size_t blocks = h.shape[0], stride = h.shape[1] * s.row_elems;
-    if (!s.converted.reserve(blocks * n * sizeof(float))) return no_memory(error, blocks * n * sizeof(float));
+    // y[:, r0:r1, ...] of a class-first array: one contiguous run per class, as float32 or, for
+    // quantized predictions, as the stored bytes.
+    const bool bytes = is_quantized(s.elem);
+    const std::size_t blocks = h.shape[0], stride = h.shape[1] * s.row_elems, item = bytes ? 1 : sizeof(float);
+    if (!s.converted.reserve(blocks * n * item)) return no_memory(error, blocks * n * item);
     for (std::size_t b = 0; b < blocks; ++b) {
       const unsigned char* src = nullptr;
       if (!bytes_of(s, b * stride + first, n, src, error)) return false;
-      to_floats(h.dtype, src, n, s.converted.as<float>() + b * n);
+      if (bytes) std::memcpy(s.converted.as<unsigned char>() + b * n, src, n);
+      else to_floats(h.dtype, src, n, s.converted.as<float>() + b * n);
     }
-    c.data = s.converted.as<float>();
+    c.data = s.converted.as<unsigned char>();
     return true;
   }
   const unsigned char* src = nullptr;

@@ -15,13 +15,19 @@ namespace xent::cli {
 
 enum class Role { pred, truth, labels, weights };
 // The element types handed to the library; anything else is converted to f32 (or i64 labels).
-enum class Elem { f32, f16, i32, i64, u8, u16 };
+// qi8 / qu8: quantized int8 / uint8 predictions (|i1 / |u1 with --y-pred-scale and --y-pred-zero-point),
+// handed over as stored in a QuantizedView: never converted to float.
+enum class Elem { f32, f16, i32, i64, u8, u16, qi8, qu8 };
+
+inline bool is_quantized(Elem e) { return e == Elem::qi8 || e == Elem::qu8; }
 
 struct Chunk {
   Elem elem = Elem::f32;
   const void* data = nullptr;
   Shape shape;
   std::size_t first = 0;  // flat index of the chunk's first element in the whole array
+  float scale = 1.0f;            // qi8 / qu8 only: real = scale * (q - zero_point)
+  std::int32_t zero_point = 0;
 };
 
 // Memory for one chunk, allocated without exceptions, so a chunk too large for the machine (a row
@@ -53,10 +59,14 @@ struct Source {
   npy::Array array;                // the header; data only for embedded arrays
   Role role = Role::pred;
   Elem elem = Elem::f32;
+  bool quantized = false;        // 8-bit predictions with these parameters (set with the role)
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
   bool in_place = true;      // the library reads the bytes as stored (in `raw` for a file)
   bool sliced = false;       // a range of rows per chunk, else the whole array each time
   std::size_t slice_axis = 0;  // the axis of those rows: 0, or 1 when y_pred's class axis is first
   bool gather = false;       // slice_axis 1 with shape[0] > 1: each chunk is copied out block by block
+                             // (as float32, or as the stored bytes when quantized)
   std::size_t row_elems = 0;  // elements per row: the product of the dims after slice_axis
   const void* whole = nullptr;  // an unsliced array, once read (and converted): every chunk reuses it
   Buffer raw;                // bytes read from the file: one chunk (or the whole array when not sliced)
