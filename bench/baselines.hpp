@@ -64,6 +64,10 @@ const Baseline* hwy_baseline();        // Highway contrib/math Exp and Log, stat
 const Baseline* onednn_baseline();     // oneDNN log-softmax primitive, one thread
 const Baseline* xnnpack_baseline();    // XNNPACK softmax operator, no thread pool
 
+// The user's dequantization of an int8 model output (TFLite's rule): out[i] = float(scale * (q[i] -
+// zero_point)), one rounding, into a float buffer of n; the float path then runs on out (Q1-Q3).
+void dequantize_i8(const std::int8_t* q, std::size_t n, float scale, std::int32_t zero_point, float* out);
+
 // Facts about how the baselines were built, for the JSON context.
 const char* xsimd_baseline_arch();  // xsimd::default_arch::name() in the baseline translation unit
 const char* eigen_simd_info();      // Eigen::SimdInstructionSetsInUse(), or "absent"

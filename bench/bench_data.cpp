@@ -37,11 +37,12 @@ void add_parts(Batch& b, unsigned parts) {
     }
   }
   // Logits in [-8, 8): spread like a trained classifier's, exp never overflows.
-  if (b.logits.empty() && (parts & (kLogits | kProbs | kHalf | kBHalf))) {
+  if (b.logits.empty() && (parts & (kLogits | kProbs | kHalf | kBHalf | kLogitsI8 | kProbsI8))) {
     Rng rng(b.rows * 7 + b.classes * 3 + 1);
     b.logits.resize(n);
     for (auto& v : b.logits) v = rng.uniform(-8.0f, 8.0f);
   }
+  if ((parts & kProbsI8) && b.probs.empty()) parts |= kProbs;
   if ((parts & kProbs) && b.probs.empty()) {
     b.probs.resize(n);
     for (std::size_t r = 0; r < b.rows; ++r) {
@@ -62,6 +63,23 @@ void add_parts(Batch& b, unsigned parts) {
   if ((parts & kHalf) && b.logits_f16.empty()) {
     b.logits_f16.resize(n);
     for (std::size_t i = 0; i < n; ++i) b.logits_f16[i] = xent::to_float16(b.logits[i]);
+  }
+  if ((parts & kLogitsI8) && b.logits_i8.empty()) {
+    // Asymmetric int8 as TFLite's converter chooses it for an activation of range [lo, hi] (widened
+    // to hold 0): scale = (hi - lo) / 255, zero point = -128 - round(lo / scale), so lo maps to -128,
+    // hi to 127 and 0 is exact. The range is the batch's own, as a calibration set would give.
+    float lo = 0.0f, hi = 0.0f;
+    for (float v : b.logits) lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    b.logits_i8_scale = (hi - lo) / 255.0f;
+    const long zp = -128 - std::lround(lo / b.logits_i8_scale);
+    b.logits_i8_zero_point = static_cast<std::int32_t>(zp < -128 ? -128 : zp > 127 ? 127 : zp);
+    b.logits_i8.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      b.logits_i8[i] = quantize_tflite(b.logits[i], b.logits_i8_scale, b.logits_i8_zero_point);
+  }
+  if ((parts & kProbsI8) && b.probs_i8.empty()) {
+    b.probs_i8.resize(n);
+    for (std::size_t i = 0; i < n; ++i) b.probs_i8[i] = quantize_tflite(b.probs[i], kSoftmaxI8Scale, kSoftmaxI8ZeroPoint);
   }
   if ((parts & kBHalf) && b.logits_bf16.empty()) {
     b.logits_bf16.resize(n);

@@ -22,6 +22,13 @@ struct Batch {
   std::vector<std::int64_t> labels64;  // for libtorch
   std::vector<xent::float16> logits_f16;
   std::vector<xent::bfloat16> logits_bf16;
+  // Quantized as a TFLite model's output tensor would be (quantize_tflite): the logits with a scale and
+  // zero point chosen from their range, the probabilities (softmax outputs) with TFLite's fixed
+  // int8 softmax parameters (kSoftmaxI8Scale, kSoftmaxI8ZeroPoint).
+  std::vector<std::int8_t> logits_i8;
+  float logits_i8_scale = 1.0f;
+  std::int32_t logits_i8_zero_point = 0;
+  std::vector<std::int8_t> probs_i8;
 
   std::size_t size() const noexcept { return rows * classes; }
 };
@@ -32,7 +39,20 @@ enum Parts : unsigned {
   kOneHot = 4u,
   kHalf = 8u,    // logits_f16
   kBHalf = 16u,  // logits_bf16
+  kLogitsI8 = 32u,  // logits_i8 (with its scale and zero point)
+  kProbsI8 = 64u,   // probs_i8
 };
+
+// TFLite's fixed output parameters of an int8 softmax: real = (q + 128) / 256.
+inline constexpr float kSoftmaxI8Scale = 1.0f / 256.0f;
+inline constexpr std::int32_t kSoftmaxI8ZeroPoint = -128;
+
+// TFLite's quantization of one value: q = clamp(round(x / scale) + zero_point, -128, 127), rounding
+// half away from zero (TfLiteRound).
+inline std::int8_t quantize_tflite(float x, float scale, std::int32_t zero_point) {
+  const long q = std::lround(x / scale) + zero_point;
+  return static_cast<std::int8_t>(q < -128 ? -128 : q > 127 ? 127 : q);
+}
 
 // The batch for (rows, classes), built with at least the parts asked for; cached for the run.
 const Batch& batch(std::size_t rows, std::size_t classes, unsigned parts);

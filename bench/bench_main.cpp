@@ -24,6 +24,7 @@
 
 namespace xent_bench {
 void register_targets();
+void register_quantized();
 void register_metric_updates();
 void register_kernels();
 }  // namespace xent_bench
@@ -366,6 +367,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   xent_bench::register_targets();
+  xent_bench::register_quantized();
   xent_bench::register_metric_updates();
   xent_bench::register_kernels();
   xent_bench::add_context();

@@ -7,7 +7,7 @@ are interleaved in random order, so a slow phase of a shared machine hits every 
 of whichever case was running then.
 Exits 1 when a target is missed (or a baseline disagreed with xent), 0 when all are met.
 
-  python3 bench/report.py build/host/bench/xent_bench              # P1-P7, R1-R4, M1 (5 repetitions)
+  python3 bench/report.py build/host/bench/xent_bench              # P1-P7, Q1-Q3, R1-R4, M1 (5 repetitions)
   python3 bench/report.py BIN --quick                              # fewer, shorter repetitions
   python3 bench/report.py BIN --all                                # also kernels and metric updates
   python3 bench/report.py BIN --cross-build build/aarch64 --cross-build build/armhf   # adds M2, A1-A2
@@ -84,6 +84,7 @@ class Results:
         self.items = {n: statistics.median(r.get("items_per_second", 0.0) for r in rs) for n, rs in runs.items()}
         self.rows = {n: statistics.median(r.get("rows/s", 0.0) for r in rs) for n, rs in runs.items()}
         self.reps = {n: len(rs) for n, rs in runs.items()}
+        self.first = {n: rs[0] for n, rs in runs.items()}  # per-iteration counters (same in every repetition)
 
     def find(self, group, case, impl):
         """items/s median of "<group>/<case>/<impl>" or None (absent), or the error string."""
@@ -109,7 +110,7 @@ class Table:
             self.missed.append("%s %s vs %s: %s" % (target, what, base_name, msg))
             return
         if ours is None or base is None or base == 0:
-            status = "n/a (not built)" if base is None else "n/a"
+            status = ("n/a (not built)" if self.complete else "not run") if base is None else "n/a"
             if ours is None:
                 status = "not run"
                 if self.complete:
@@ -247,6 +248,50 @@ def p_table(res, t):
     for group, case, impl in eigen_runs:
         t.check("P7", "%s %s" % (group, case), res.find(group, case, "xent"), res.find(group, case, impl),
                 impl, 1.0, strict=True)
+
+
+# Q1-Q3 (issue 12): int8 predictions against xent's float32 rows of the same run (P1, P3, P4) and
+# against what a user writes today, dequantizing into a float buffer and then xent's float32 path.
+Q1_CASE = "sparse_logits_i8_256x32000"
+Q1_HOT = "sparse_logits_i8_4x32000"  # int8 rows hot in L2: a diagnostic for Q2, no target
+Q2_CASE = "sparse_logits_i8_2048x32768"
+Q_DEQUANT = "dequantize_xent"
+
+
+def q_table(res, t):
+    p1, p3 = "sparse_logits_f32_256x32000", "sparse_logits_f32_2048x32768"
+    ours1 = res.find("Q1", Q1_CASE, "xent")
+    t.check("Q1", Q1_CASE + " (rows in L2)", ours1, res.find("P1", p1, "xent"), "xent fp32 (P1)", 1.0)
+    t.check("Q1", Q1_CASE + " (rows in L2)", ours1, res.find("Q1", Q1_CASE, Q_DEQUANT), "dequantize + xent fp32", 1.0)
+    ours2 = res.find("Q2", Q2_CASE, "xent")
+    t.check("Q2", Q2_CASE + " (64 MiB, DRAM)", ours2, res.find("P3", p3, "xent"), "xent fp32 (P3, 256 MiB)", 2.5)
+    t.check("Q2", Q2_CASE + " (64 MiB, DRAM)", ours2, res.find("Q2", Q2_CASE, Q_DEQUANT), "dequantize + xent fp32",
+            1.0)
+    # Q2 can show at most (int8 in L2) / (fp32 from DRAM): the int8 kernel must compute 2.5x faster than
+    # memory feeds float32 for the ratio to reach 2.5.
+    hot, f32_dram, sum_dram = res.find("Q1", Q1_HOT, "xent"), res.find("P3", p3, "xent"), res.find("P3", p3, "sum")
+    if isinstance(hot, float) and isinstance(f32_dram, float):
+        t.info("Q2", Q2_CASE, "cap: int8 in L2 %s / fp32 from DRAM %s = %.2fx%s" % (
+            fmt_rate(hot), fmt_rate(f32_dram), hot / f32_dram,
+            " (fp32 streams %.1f GB/s, %.2fx the plain sum)" % (f32_dram * 4 / 1e9, f32_dram / sum_dram)
+            if isinstance(sum_dram, float) else ""))
+    if isinstance(ours2, float) and isinstance(hot, float):
+        t.info("Q2", Q2_CASE, "int8 from DRAM %s = %.2fx int8 in L2 (streams %.1f GB/s)" % (
+            fmt_rate(ours2), ours2 / hot, ours2 / 1e9))
+    for kind in P4_KINDS:
+        f32 = kind + "_4096x10"
+        case = kind.replace("_f32", "_i8") + "_4096x10"
+        ours3 = to_rows(res, "Q3", case, "xent")
+        t.check("Q3", case, ours3, to_rows(res, "P4", f32, "xent"), "xent fp32 (P4)", 1.0, unit="ns/row")
+        t.check("Q3", case, ours3, to_rows(res, "Q3", case, Q_DEQUANT), "dequantize + xent fp32", 1.0, unit="ns/row")
+    # The int8 data: TFLite's quantization of bench_data's logits (scale and zero point from their
+    # range) and softmax outputs (fixed 1/256, -128); the loss it moves is the quantization's, not ours.
+    for group, case in [("Q1", Q1_CASE), ("Q2", Q2_CASE)] + [("Q3", k.replace("_f32", "_i8") + "_4096x10")
+                                                            for k in P4_KINDS]:
+        run = res.first.get("%s/%s/xent" % (group, case))
+        if run and "q_scale" in run:
+            t.info(group, case, "int8 scale %.6g zero point %d; mean loss per row moves %+.4g from float32" % (
+                run["q_scale"], int(run["q_zero_point"]), run.get("q_loss_shift", 0.0)))
 
 
 # R1-R4 (issue 14): the race against the field's kernels. Peers absent from the build are n/a.
@@ -488,7 +533,7 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.25, help="seconds per repetition (default 0.25)")
     ap.add_argument("--quick", action="store_true", help="3 repetitions of 0.05 s: a rough table in ~1 minute")
     ap.add_argument("--all", action="store_true", help="also the kernels alone and the whole metric updates")
-    ap.add_argument("--filter", help="benchmark filter regex (default: ^[PR], or everything with --all)")
+    ap.add_argument("--filter", help="benchmark filter regex (default: ^[PQR], or everything with --all)")
     ap.add_argument("--isa", help="run with XENT_ISA set to this (scalar, sse2, avx2, avx512)")
     ap.add_argument("--su-dir", help="where the library's .su files are (default: from the binary's context)")
     ap.add_argument("--cross-build", action="append", default=[],
@@ -504,7 +549,7 @@ def main():
     if args.quick:
         args.repetitions, args.min_time = 3, 0.05
     if args.filter is None:
-        args.filter = "." if args.all else "^[PR]"
+        args.filter = "." if args.all else "^[PQR]"
     if args.json:
         with open(args.json) as f:
             data = json.load(f)
@@ -535,8 +580,10 @@ def main():
           ctx.get("xent_build_type", "?"))
     print()
 
-    t = Table(complete=args.filter in ("^P", "^[PR]", ".", ".*"))
+    t = Table(complete=args.filter in ("^P", "^[PR]", "^[PQR]", ".", ".*"))
     p_table(res, t)
+    if any(n.startswith("Q") for n in list(res.items) + list(res.errors)):  # not under --filter '^P'
+        q_table(res, t)
     if any(n.startswith("R") for n in list(res.items) + list(res.errors)):  # not under --filter '^P'
         r_table(res, t)
     su_dir = args.su_dir or ctx.get("su_dir")
