@@ -4,12 +4,12 @@
 // non_finite_input, where the contract says out holds the losses). C++ here, the C API in
 // test_bad_input_matrix_c.cpp; the test prints the matrix's size.
 //
-// Update and functional-form rows run once per prediction type (PredTypes below): adding a type,
-// such as the quantized int8/uint8 views, is one line there (plus a codec like Plain if its view is
-// not a View<T> built from a pointer and a shape).
+// Update and functional-form rows run once per prediction type (PredTypes below): the float types
+// (Plain) and the quantized int8/uint8 views (Quantized), which add the invalid scales and zero points.
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -29,6 +29,7 @@ namespace {
 // A prediction type: float values stored as T, views of them with any shape.
 template <class T>
 struct Plain {
+  static constexpr bool kQuantized = false;
   static std::string name() {
     if constexpr (std::is_same_v<T, float>) return "float";
     else if constexpr (std::is_same_v<T, xent::float16>) return "float16";
@@ -42,11 +43,43 @@ struct Plain {
   xent::View<T> null(const Shape& s) const { return xent::view<T>(nullptr, s); }
 };
 
+// Quantized predictions: probabilities as TFLite's softmax outputs (scale 1/256, zero point -128 for
+// int8, 0 for uint8). A quantized tensor holds no NaN: values with one (probs_nan) are stored with
+// scale 1e38 as code 1 (1e38) and the NaN as code 4 (4e38 overflows to inf), so only that row's loss
+// is non-finite (rows of three 1e38 sum to a finite 3e38; the inf sits at the label, inf / inf).
+template <class T>
+struct Quantized {
+  static constexpr bool kQuantized = true;
+  static std::string name() { return std::is_same_v<T, std::int8_t> ? "quantized int8" : "quantized uint8"; }
+  std::vector<T> data;
+  float scale = 1.0f / 256.0f;
+  std::int32_t zero_point = std::is_same_v<T, std::int8_t> ? -128 : 0;
+  explicit Quantized(const std::vector<float>& v) {
+    bool nan = false;
+    for (float x : v) nan = nan || std::isnan(x);
+    if (nan) scale = 1e38f, zero_point = 0;
+    for (float x : v)
+      data.push_back(static_cast<T>(nan ? (std::isnan(x) ? 4 : 1) : std::lround(x * 256.0f) + zero_point));
+  }
+  xent::QuantizedView<T> view(const Shape& s) const { return xent::quantized(data.data(), s, scale, zero_point); }
+  xent::QuantizedView<T> null(const Shape& s) const { return xent::quantized<T>(nullptr, s, scale, zero_point); }
+  xent::QuantizedView<T> view(const Shape& s, float sc, std::int32_t zp) const { return xent::quantized(data.data(), s, sc, zp); }
+  // Parameters QuantizedView refuses: (what, scale, zero point).
+  static std::vector<std::tuple<std::string, float, std::int32_t>> invalid_parameters() {
+    const std::int32_t lo = std::is_same_v<T, std::int8_t> ? -128 : 0;
+    return {{"scale 0", 0.0f, lo},          {"scale -1/256", -1.0f / 256.0f, lo},
+            {"scale NaN", kNaN, lo},         {"scale inf", kInf, lo},
+            {"zero_point one below the type", 1.0f / 256.0f, lo - 1},
+            {"zero_point one above the type", 1.0f / 256.0f, lo + 256}};
+  }
+};
+
 template <class... Codecs>
 struct TypeList {
   static constexpr std::size_t size = sizeof...(Codecs);
 };
-using PredTypes = TypeList<Plain<float>, Plain<xent::float16>, Plain<xent::bfloat16>>;
+using PredTypes = TypeList<Plain<float>, Plain<xent::float16>, Plain<xent::bfloat16>, Quantized<std::int8_t>,
+                           Quantized<std::uint8_t>>;
 
 // Inputs large enough for every shape below (600 rows of up to 5 classes), so no bad call can read
 // out of bounds even if it were wrongly accepted.
@@ -63,7 +96,7 @@ struct Data {
     float_labels.assign(labels.begin(), labels.end());
     float_labels[1] = kNaN;
     probs_nan = probs;
-    probs_nan[500 * 3 + 1] = kNaN;  // row 500 of 600: a later block than the first
+    probs_nan[500 * 3 + 2] = kNaN;  // row 500 of 600 (a later block than the first), at its label (500 % 3)
     weights_inf = weights;
     weights_inf[1] = -kInf;
   }
@@ -140,6 +173,12 @@ M primed(const Data& d, typename Kind::Options o = {}) {
 
 Shape rows_of(const Shape& p) { return p.rank() == 0 || !p.valid() ? Shape{} : Shape{p[0]}; }
 
+// Quantized values are never NaN, and sparse probabilities are clipped before the log, so an inf
+// gives a finite sparse loss: the non-finite rows of a quantized type take the values as logits
+// there (max inf, inf - inf = NaN).
+template <class Kind, class Codec>
+inline constexpr bool kInfOnlyAsLogits = Kind::kSparse && Codec::kQuantized;
+
 template <class Kind, class Codec, bool kWeighted>
 void update_row(Coverage& cov, const Data& d) {
   const std::string entry = std::string(Kind::kName) + "::update_state(y_true, y_pred" +
@@ -203,6 +242,10 @@ void update_row(Coverage& cov, const Data& d) {
     M bad(o);
     expect(cov, entry, what, Status::invalid_option, bad, [&] { return call(bad, t2, pred.view(p2)); });
   }
+  if constexpr (Codec::kQuantized) {
+    for (auto& [what, scale, zp] : Codec::invalid_parameters())
+      expect(cov, entry, what, Status::invalid_option, m4, [&] { return call(m4, t2, pred.view(p2, scale, zp)); });
+  }
   typename Kind::Options per_class;
   per_class.per_class = true;
   M no_room(per_class);
@@ -211,6 +254,7 @@ void update_row(Coverage& cov, const Data& d) {
 
   typename Kind::Options reject;
   reject.nan_policy = xent::NanPolicy::reject;
+  reject.from_logits = kInfOnlyAsLogits<Kind, Codec>;
   M mr = primed<Kind, M>(d, reject);
   M4 mr4 = primed<Kind, M4>(d, reject);  // per-class sums: the two-pass path
   const Shape p600{Data::kRows, 3};
@@ -279,9 +323,15 @@ void functional_row(Coverage& cov, const Data& d) {
     });
   }
   for (auto& [what, o] : invalid_options<Options>()) bad_pred(what, Status::invalid_option, p2, o);
+  if constexpr (Codec::kQuantized) {
+    for (auto& [what, scale, zp] : Codec::invalid_parameters())
+      expect_out(cov, entry, what, Status::invalid_option,
+                 [&](float* out, std::size_t n) { return Kind::losses(t2, pred.view(p2, scale, zp), out, n, Options{}); });
+  }
   // NanPolicy::reject: out holds the losses, the non-finite one included.
   Options reject;
   reject.nan_policy = xent::NanPolicy::reject;
+  reject.from_logits = kInfOnlyAsLogits<Kind, Codec>;
   std::vector<float> out(Data::kRows, 12345.0f);
   const Shape p600{Data::kRows, 3};
   const Status got = Kind::losses(Kind::truth(d, Kind::truth_shape(p600)), pred_nan.view(p600), out.data(), out.size(), reject);

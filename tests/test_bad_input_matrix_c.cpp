@@ -1,7 +1,8 @@
 // The bad-input matrix's C rows (see test_bad_input_matrix.cpp): every xent_* function that returns
 // a status x every status it can return, with the metric's serialized bytes and its whole storage
-// compared before and after each failing call. Updates run once per prediction dtype (kPredTypes:
-// one line per type).
+// compared before and after each failing call. Updates run once per prediction dtype (kPredTypes),
+// the quantized ones also with the scales and zero points the C API refuses.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,13 +18,16 @@ using xent::Status;
 
 namespace {
 
-constexpr xent_dtype kPredTypes[] = {XENT_F32, XENT_F16, XENT_BF16};
+constexpr xent_dtype kPredTypes[] = {XENT_F32, XENT_F16, XENT_BF16, XENT_QI8, XENT_QU8};
+constexpr int kNoDtype = 9;  // a dtype code with no enumerator, in the enum's range
 
 const char* dtype_name(xent_dtype t) {
   switch (t) {
     case XENT_F32: return "F32";
     case XENT_F16: return "F16";
     case XENT_BF16: return "BF16";
+    case XENT_QI8: return "QI8";
+    case XENT_QU8: return "QU8";
     default: return "?";
   }
 }
@@ -35,14 +39,26 @@ std::vector<std::uint16_t> halves(xent_dtype t, const std::vector<float>& v) {
   return out;
 }
 
+// Quantized dtypes store round(100 p) with tensor()'s scale 1 and zero point 0: the same
+// probabilities once the rows are normalised. A NaN is stored as 127, to be read with scale 3e38
+// (the values overflow to inf, so the update meets non-finite predictions).
 struct CPred {
   xent_dtype dtype;
   std::vector<float> f32;
   std::vector<std::uint16_t> bits;
+  std::vector<std::uint8_t> bytes;
   CPred(xent_dtype t, const std::vector<float>& v) : dtype(t), f32(v) {
-    if (t != XENT_F32) bits = halves(t, v);
+    if (quantized()) {
+      for (float x : v) bytes.push_back(static_cast<std::uint8_t>(std::isnan(x) ? 127 : std::lround(x * 100.0f)));
+    } else if (t != XENT_F32) {
+      bits = halves(t, v);
+    }
   }
-  const void* data() const { return dtype == XENT_F32 ? static_cast<const void*>(f32.data()) : bits.data(); }
+  bool quantized() const { return dtype == XENT_QI8 || dtype == XENT_QU8; }
+  const void* data() const {
+    if (quantized()) return bytes.data();
+    return dtype == XENT_F32 ? static_cast<const void*>(f32.data()) : bits.data();
+  }
 };
 
 // A tensor whose dtype field holds a code with no enumerator (set through its bytes, as C stores it).
@@ -56,6 +72,7 @@ xent_tensor tensor(const void* data, xent_dtype t, std::initializer_list<std::si
   xent_tensor x{};
   x.data = data;
   x.dtype = t;
+  x.scale = 1.0f;  // read for XENT_QI8 / XENT_QU8 only
   x.rank = dims.size();
   std::size_t i = 0;
   for (std::size_t d : dims) x.dims[i++] = d;
@@ -164,7 +181,19 @@ void update_row(Coverage& cov, const Inputs& in, xent_kind kind, bool weighted, 
     bad("float label NaN", Status::label_out_of_range, tensor(in.float_labels.data(), XENT_F32, {2}), p2);
   }
   bad("y_pred dtype I32", Status::invalid_option, t2, tensor(pred.data(), XENT_I32, {2, 3}));
-  bad("y_pred dtype 7", Status::invalid_option, t2, with_code(p2, 7));  // no enumerator, but in the enum's range
+  bad("y_pred dtype 9", Status::invalid_option, t2, with_code(p2, kNoDtype));
+  if (pred.quantized()) {
+    const std::int32_t lo = dtype == XENT_QI8 ? -128 : 0;
+    const struct { const char* what; float scale; std::int32_t zero_point; } params[] = {
+        {"scale 0", 0.0f, 0}, {"scale -1", -1.0f, 0}, {"scale NaN", kNaN, 0}, {"scale inf", kInf, 0},
+        {"zero_point one below the type", 1.0f, lo - 1}, {"zero_point one above the type", 1.0f, lo + 256}};
+    for (const auto& q : params) {
+      xent_tensor p = p2;
+      p.scale = q.scale;
+      p.zero_point = q.zero_point;
+      bad(q.what, Status::invalid_option, t2, p);
+    }
+  }
   xent_tensor wrong_truth = t2;
   wrong_truth.dtype = sparse ? XENT_F16 : XENT_I64;
   bad(sparse ? "labels dtype F16" : "y_true dtype I64", Status::invalid_option, wrong_truth, p2);
@@ -183,8 +212,10 @@ void update_row(Coverage& cov, const Inputs& in, xent_kind kind, bool weighted, 
   expect_c(cov, entry, "axis 2 of a rank-2 y_pred", Status::invalid_option, xa, [&] { return call(&xa, &t2, &p2); });
   xent_options reject = xent_default_options();
   reject.nan_reject = 1;
+  reject.from_logits = sparse && pred.quantized() ? 1 : 0;  // clipped, an inf sparse probability is finite
   xent_metric mr = primed(kind, in, &reject);
-  const xent_tensor p_nan = tensor(pred_nan.data(), dtype, {2, 3});
+  xent_tensor p_nan = tensor(pred_nan.data(), dtype, {2, 3});
+  if (pred.quantized()) p_nan.scale = 3e38f;
   expect_c(cov, entry, "nan_reject, a NaN prediction", Status::non_finite_input, mr,
            [&] { return call(&mr, &t2, &p_nan); });
   if (weighted) {
