@@ -296,12 +296,24 @@ struct RowAccess : Reductions<A> {
   }
 
   // Classes c .. c + 3 of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
-  struct QuadRows {
+  // kPartial: a block's last group, of only `count` rows; a missing row reads the group's first row
+  // (nothing past the block is read) and its lane is dropped, so every real row goes through the
+  // same arithmetic as in a whole group: a row's loss does not depend on the rows beside it.
+  template <bool kPartial>
+  struct QuadRowsOf {
     const float* p;
     std::size_t stride;
-    F vec(std::size_t c, std::size_t i) const noexcept { return simd::join_rows<A>(p + c + i * stride, 4 * stride); }
-    QuadRows from(std::size_t r0) const noexcept { return QuadRows{p + r0 * stride, stride}; }
+    std::size_t count = W;
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      if constexpr (kPartial) {
+        return simd::join_rows_partial<A>(p + c + i * stride, 4 * stride, count > i ? (count - i + 3) / 4 : 0, p + c);
+      } else {
+        return simd::join_rows<A>(p + c + i * stride, 4 * stride);
+      }
+    }
+    QuadRowsOf from(std::size_t r0) const noexcept { return QuadRowsOf{p + r0 * stride, stride, count}; }
   };
+  using QuadRows = QuadRowsOf<false>;
 
   // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile, four at a time
   // (simd::store_columns).
@@ -312,14 +324,26 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  // The same of W quantized rows, dequantized (the four bytes of each of W / 4 rows widened at once).
-  struct QuadRowsQ8 {
+  // The same of W quantized rows, dequantized (the four bytes of each of W / 4 rows widened at once);
+  // kPartial as in QuadRowsOf.
+  template <bool kPartial>
+  struct QuadRowsQ8Of {
     const std::uint8_t* p;
     std::size_t stride;
     Quant q;
-    F vec(std::size_t c, std::size_t i) const noexcept { return q.apply(simd::join_rows_u8<A>(p + c + i * stride, 4 * stride, q.flip)); }
-    QuadRowsQ8 from(std::size_t r0) const noexcept { return QuadRowsQ8{p + r0 * stride, stride, q}; }
+    std::size_t count = W;
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      if constexpr (kPartial) {
+        alignas(16) std::uint8_t bytes[W];
+        for (std::size_t b = 0; b < W / 4; ++b) std::memcpy(bytes + 4 * b, p + c + (i + 4 * b < count ? (i + 4 * b) * stride : 0), 4);
+        return q.apply(simd::join_rows_u8<A>(bytes, 4, q.flip));
+      } else {
+        return q.apply(simd::join_rows_u8<A>(p + c + i * stride, 4 * stride, q.flip));
+      }
+    }
+    QuadRowsQ8Of from(std::size_t r0) const noexcept { return QuadRowsQ8Of{p + r0 * stride, stride, q, count}; }
   };
+  using QuadRowsQ8 = QuadRowsQ8Of<false>;
 
   // The same into the tile: each vector i holds classes c .. c + 3 of rows i + 4b; one in-block
   // transpose turns them into four columns.
@@ -335,13 +359,15 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows.
-  template <bool kQuant>
-  static auto quad_rows(const Rows& rows) noexcept {
+  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows; kPartial:
+  // the `count` rows from r0, a last group of fewer than W.
+  template <bool kQuant, bool kPartial = false>
+  static auto quad_rows(const Rows& rows, std::size_t r0 = 0, std::size_t count = W) noexcept {
     if constexpr (kQuant) {
-      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data), rows.row_stride, Quant(rows)};
+      return QuadRowsQ8Of<kPartial>{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride,
+                                    Quant(rows), count};
     } else {
-      return QuadRows{static_cast<const float*>(rows.data), rows.row_stride};
+      return QuadRowsOf<kPartial>{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count};
     }
   }
 
@@ -357,9 +383,9 @@ struct RowAccess : Reductions<A> {
     return out;
   }
 
-  static bool use_tile(const Rows& rows) noexcept {
-    return rows.class_stride == 1 && rows.classes * W <= kTile && rows.rows > 1;
-  }
+  // Whatever the number of rows, a single one included: a row's loss must not depend on how many
+  // rows share its block (the metric's chunking), so every row of a shape takes the same path.
+  static bool use_tile(const Rows& rows) noexcept { return rows.class_stride == 1 && rows.classes * W <= kTile; }
 
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
     if (count == W) return xsimd::to_float(I::load_unaligned(labels));
