@@ -14,8 +14,6 @@ struct CategoricalRows : SparseRows<A> {
   using typename SparseRows<A>::LaneSum;
   using typename SparseRows<A>::Lanes;
   using typename SparseRows<A>::QuadRows;
-  template <bool kPartial>
-  using QuadRowsOf = typename SparseRows<A>::template QuadRowsOf<kPartial>;
   using typename SparseRows<A>::QuadRowsQ8;
   using typename SparseRows<A>::Quant;
   using typename SparseRows<A>::Smooth;
@@ -226,7 +224,7 @@ struct CategoricalRows : SparseRows<A> {
   }
 
   // The last group of fewer than W rows, from r0 (a sibling frame of categorical_quads'): the same
-  // arithmetic as a whole group, its missing rows dropped (QuadRowsOf<true>). Returns the block's end.
+  // arithmetic as a whole group, its missing rows dropped (QuadRowsPartial). Returns the block's end.
   static std::size_t categorical_quads_last(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
                                             std::size_t r0, std::size_t& group, unsigned& left) noexcept {
     return quantized(pred.type) ? categorical_quads_last<true>(pred, truth, params, loss, r0, group, left)

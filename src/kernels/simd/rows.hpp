@@ -296,24 +296,33 @@ struct RowAccess : Reductions<A> {
   }
 
   // Classes c .. c + 3 of W float32 rows at p (stride apart): vector i's block b holds row i + 4b.
-  // kPartial: a block's last group, of only `count` rows; a missing row reads the group's first row
-  // (nothing past the block is read) and its lane is dropped, so every real row goes through the
-  // same arithmetic as in a whole group: a row's loss does not depend on the rows beside it.
-  template <bool kPartial>
-  struct QuadRowsOf {
+  struct QuadRows {
     const float* p;
     std::size_t stride;
-    std::size_t count = W;
-    F vec(std::size_t c, std::size_t i) const noexcept {
-      if constexpr (kPartial) {
-        return simd::join_rows_partial<A>(p + c + i * stride, 4 * stride, count > i ? (count - i + 3) / 4 : 0, p + c);
-      } else {
-        return simd::join_rows<A>(p + c + i * stride, 4 * stride);
-      }
-    }
-    QuadRowsOf from(std::size_t r0) const noexcept { return QuadRowsOf{p + r0 * stride, stride, count}; }
+    F vec(std::size_t c, std::size_t i) const noexcept { return simd::join_rows<A>(p + c + i * stride, 4 * stride); }
+    QuadRows from(std::size_t r0) const noexcept { return QuadRows{p + r0 * stride, stride}; }
   };
-  using QuadRows = QuadRowsOf<false>;
+
+  // A block's last group of only `count` < W rows, read as a whole group: row j at off[j], a missing
+  // row reading the group's first row (nothing past the block is read; its lane is dropped), so
+  // every real row goes through the same arithmetic as in a whole group and its loss does not
+  // depend on the rows beside it. The offsets sit in a table: computed per load, their
+  // bookkeeping spilled and made the frame three times larger (AVX-512).
+  struct PartialOffsets {
+    std::size_t off[W];
+    PartialOffsets(std::size_t stride, std::size_t count) noexcept {
+      for (std::size_t j = 0; j < W; ++j) off[j] = j < count ? j * stride : 0;
+    }
+  };
+  struct QuadRowsPartial : PartialOffsets {
+    const float* p;
+    QuadRowsPartial(const float* base, std::size_t stride, std::size_t count) noexcept : PartialOffsets(stride, count), p(base) {}
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      simd::quad<A> q[W / 4];
+      for (std::size_t b = 0; b < W / 4; ++b) q[b] = simd::quad_load<A>(p + c + this->off[i + 4 * b]);
+      return simd::join_quads<A>(q, 1);
+    }
+  };
 
   // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile, four at a time
   // (simd::store_columns).
@@ -324,26 +333,27 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  // The same of W quantized rows, dequantized (the four bytes of each of W / 4 rows widened at once);
-  // kPartial as in QuadRowsOf.
-  template <bool kPartial>
-  struct QuadRowsQ8Of {
+  // The same of W quantized rows, dequantized (the four bytes of each of W / 4 rows widened at once).
+  struct QuadRowsQ8 {
     const std::uint8_t* p;
     std::size_t stride;
     Quant q;
-    std::size_t count = W;
-    F vec(std::size_t c, std::size_t i) const noexcept {
-      if constexpr (kPartial) {
-        alignas(16) std::uint8_t bytes[W];
-        for (std::size_t b = 0; b < W / 4; ++b) std::memcpy(bytes + 4 * b, p + c + (i + 4 * b < count ? (i + 4 * b) * stride : 0), 4);
-        return q.apply(simd::join_rows_u8<A>(bytes, 4, q.flip));
-      } else {
-        return q.apply(simd::join_rows_u8<A>(p + c + i * stride, 4 * stride, q.flip));
-      }
-    }
-    QuadRowsQ8Of from(std::size_t r0) const noexcept { return QuadRowsQ8Of{p + r0 * stride, stride, q, count}; }
+    F vec(std::size_t c, std::size_t i) const noexcept { return q.apply(simd::join_rows_u8<A>(p + c + i * stride, 4 * stride, q.flip)); }
+    QuadRowsQ8 from(std::size_t r0) const noexcept { return QuadRowsQ8{p + r0 * stride, stride, q}; }
   };
-  using QuadRowsQ8 = QuadRowsQ8Of<false>;
+
+  // QuadRowsQ8 of a last group of `count` < W rows, as QuadRowsPartial.
+  struct QuadRowsQ8Partial : PartialOffsets {
+    const std::uint8_t* p;
+    Quant q;
+    QuadRowsQ8Partial(const std::uint8_t* base, std::size_t stride, std::size_t count, const Quant& quant) noexcept
+        : PartialOffsets(stride, count), p(base), q(quant) {}
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      alignas(16) std::uint8_t bytes[W];
+      for (std::size_t b = 0; b < W / 4; ++b) std::memcpy(bytes + 4 * b, p + c + this->off[i + 4 * b], 4);
+      return q.apply(simd::join_rows_u8<A>(bytes, 4, q.flip));
+    }
+  };
 
   // The same into the tile: each vector i holds classes c .. c + 3 of rows i + 4b; one in-block
   // transpose turns them into four columns.
@@ -359,15 +369,18 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows; kPartial:
-  // the `count` rows from r0, a last group of fewer than W.
+  // A block's rows from r0 as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows;
+  // kPartial: the `count` < W rows of a last group (QuadRowsQ8Partial, QuadRowsPartial).
   template <bool kQuant, bool kPartial = false>
   static auto quad_rows(const Rows& rows, std::size_t r0 = 0, std::size_t count = W) noexcept {
-    if constexpr (kQuant) {
-      return QuadRowsQ8Of<kPartial>{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride,
-                                    Quant(rows), count};
+    if constexpr (kQuant && kPartial) {
+      return QuadRowsQ8Partial{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count, Quant(rows)};
+    } else if constexpr (kQuant) {
+      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride, Quant(rows)};
+    } else if constexpr (kPartial) {
+      return QuadRowsPartial{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count};
     } else {
-      return QuadRowsOf<kPartial>{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count};
+      return QuadRows{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride};
     }
   }
 

@@ -185,7 +185,7 @@ struct SparseRows : RowAccess<A> {
   }
 
   // The last group of fewer than W rows, from r0: the same arithmetic as a whole group, its missing
-  // rows ignored (QuadRowsOf<true>), so a row's loss does not depend on the number of rows in its block.
+  // rows ignored (QuadRowsPartial), so a row's loss does not depend on the number of rows in its block.
   [[gnu::noinline]] static void sparse_probs_last(const Rows& pred, std::size_t r0, const std::int32_t* labels, float* loss) noexcept {
     const std::size_t count = pred.rows - r0;
     const F out = quantized(pred.type)
