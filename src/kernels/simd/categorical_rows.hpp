@@ -104,10 +104,35 @@ struct CategoricalRows : SparseRows<A> {
       row_max_sum(pred, r, &st.m, &s);
       st.s = s;
       st.log_s = simd::lane0<A>(log_any(F(s)));
+    } else if (pred.type == DType::f32 && pred.class_stride == 1) {
+      st.s = probs_total(static_cast<const float*>(pred.data) + r * pred.row_stride, pred.classes);
     } else {
       st.s = static_cast<float>(row_sum(pred, r, [](const F& v) { return v; }));
     }
     return st;
+  }
+
+  // The sum of a contiguous float32 row exactly as probs_span adds its `next` row (the same blocks
+  // and order), so a row's total is the same bits whether the row starts a block or follows another.
+  [[gnu::noinline]] static float probs_total(const float* p, std::size_t n) noexcept {
+    F s0(0.0f);
+    double sum = 0.0;
+    std::size_t i = 0;
+    unsigned since = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+      s0 += (F::load_unaligned(p + i) + F::load_unaligned(p + i + W)) +
+            (F::load_unaligned(p + i + 2 * W) + F::load_unaligned(p + i + 3 * W));
+      if (++since == 16) {
+        sum += static_cast<double>(xsimd::hadd(s0));
+        s0 = F(0.0f);
+        since = 0;
+      }
+    }
+    for (std::size_t k = 0; i < n && k < 4; ++k) {
+      const std::size_t at = i + k * W, left = at < n ? n - at : 0;
+      if (left > 0) s0 += left >= W ? F::load_unaligned(p + at) : simd::load_partial<A>(p + at, left, 0.0f);
+    }
+    return static_cast<float>(sum + static_cast<double>(xsimd::hadd(s0)));
   }
 
   static void categorical_rows(const Rows& pred, const Rows& truth, const LossParams& params, float* loss) noexcept {
@@ -133,11 +158,18 @@ struct CategoricalRows : SparseRows<A> {
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
     if (kCategoricalQuads && (pred.type == DType::f32 || quantized(pred.type)) && truth.type == DType::f32 && pred.classes >= 4) {
-      // The groups categorical_quads leaves (see there) go row by row, in a sibling frame.
-      for (std::size_t r0 = categorical_quads(pred, truth, params, loss, 0); r0 < pred.rows;) {
-        const std::size_t n = pred.rows - r0 < W ? pred.rows - r0 : W;
-        categorical_rows_by_row(rows_from(pred, r0, n), rows_from(truth, r0, n), params, loss + r0);
-        r0 = r0 + n < pred.rows ? categorical_quads(pred, truth, params, loss, r0 + n) : pred.rows;
+      // Whole groups, then a last group of fewer rows through the same arithmetic; the rows they
+      // leave (see categorical_quads) go row by row, each alone, in a sibling frame.
+      for (std::size_t r0 = 0; r0 < pred.rows;) {
+        std::size_t group = 0;
+        unsigned left = 0;
+        r0 = pred.rows - r0 >= W ? categorical_quads(pred, truth, params, loss, r0, group, left)
+                                 : categorical_quads_last(pred, truth, params, loss, r0, group, left);
+        for (std::size_t j = 0; left != 0; ++j, left >>= 1) {
+          if ((left & 1u) != 0) {
+            categorical_rows_by_row(rows_from(pred, group + j, 1), rows_from(truth, group + j, 1), params, loss + group + j);
+          }
+        }
       }
     } else if (pred.classes * W <= kCatTile) {
       categorical_rows_tile(pred, truth, params, loss);
@@ -162,34 +194,72 @@ struct CategoricalRows : SparseRows<A> {
   // Categorical, float32 short contiguous rows, W rows at a time in four-class blocks as in
   // sparse_probs_quads, K >= 4. Logits: m, then S, sum t' and sum t' (z - m). Probabilities: S, then
   // sum t' log clip(p * (1 / S)): one more rounding than p / S, under 2 ulp of q and 1.2e-7 absolute
-  // in its log. A group with an S that is not a positive normal float goes row by row (p / S, with
-  // Keras's NaN for 0 / 0), as does a last group of fewer rows.
-  // Rows from r0 on; returns the first row of a group it leaves (or the block's end).
+  // in its log. A last group of fewer rows takes the same arithmetic (categorical_quads_last); a row
+  // whose S is not a positive normal float is left to the row-by-row path (p / S, with Keras's NaN
+  // for 0 / 0), that row alone: each row's path and bits depend on that row only, never on its
+  // neighbours (the metric's chunking).
+  // Whole groups from r0 on; stops after a group with rows to leave (bit j of `left`: row group + j)
+  // or before a last group of fewer than W rows; returns the end of the rows done.
   // Quantized predictions: the same on their dequantized values (QuadRowsQ8).
   static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
-                                       std::size_t r0) noexcept {
-    return quantized(pred.type) ? categorical_quads<true>(pred, truth, params, loss, r0)
-                                : categorical_quads<false>(pred, truth, params, loss, r0);
+                                       std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+    return quantized(pred.type) ? categorical_quads<true>(pred, truth, params, loss, r0, group, left)
+                                : categorical_quads<false>(pred, truth, params, loss, r0, group, left);
   }
 
   // One frame per prediction type: both inlined into one function made the float32 frame carry the
   // quantized one's spills too (M1).
   template <bool kQuant>
   [[gnu::noinline]] static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
-                                                         std::size_t r0) noexcept {
+                                                         std::size_t r0, std::size_t& group, unsigned& left) noexcept {
     const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
     const QuadRows y{static_cast<const float*>(truth.data), truth.row_stride};
     for (; r0 + W <= pred.rows; r0 += W) {
       F out;
-      if (!categorical_group(x.from(r0), y.from(r0), pred.classes, params, out)) return r0;
+      const B bad = categorical_group(x.from(r0), y.from(r0), pred.classes, params, out);
       store_rows(out, loss + r0, W);
+      if (xsimd::any(bad)) return leave(bad, W, r0, group, left);
     }
     return r0;
   }
 
-  template <class X>
-  [[gnu::always_inline]] static bool categorical_group(const X& x, const QuadRows& y, std::size_t k_n, const LossParams& params,
-                                                       F& out) noexcept {
+  // The last group of fewer than W rows, from r0 (a sibling frame of categorical_quads'): the same
+  // arithmetic as a whole group, its missing rows dropped (QuadRowsPartial). Returns the block's end.
+  static std::size_t categorical_quads_last(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
+                                            std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+    return quantized(pred.type) ? categorical_quads_last<true>(pred, truth, params, loss, r0, group, left)
+                                : categorical_quads_last<false>(pred, truth, params, loss, r0, group, left);
+  }
+
+  template <bool kQuant>
+  [[gnu::noinline]] static std::size_t categorical_quads_last(const Rows& pred, const Rows& truth, const LossParams& params,
+                                                              float* loss, std::size_t r0, std::size_t& group,
+                                                              unsigned& left) noexcept {
+    const std::size_t count = pred.rows - r0;
+    const auto x = RowAccess<A>::template quad_rows<kQuant, true>(pred, r0, count);
+    const auto y = RowAccess<A>::template quad_rows<false, true>(truth, r0, count);
+    F out;
+    const B bad = categorical_group(x, y, pred.classes, params, out);
+    store_rows(out, loss + r0, count);
+    return xsimd::any(bad) ? leave(bad, count, r0, group, left) : pred.rows;
+  }
+
+  // The rows of the group at r0 (count rows) that bad marks: bits of `left` (row group + j); returns
+  // the group's end.
+  static std::size_t leave(const B& bad, std::size_t count, std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+    alignas(64) float lanes[W];
+    xsimd::select(bad, F(1.0f), F(0.0f)).store_aligned(lanes);
+    left = 0;
+    for (std::size_t j = 0; j < count; ++j) left |= lanes[j] != 0.0f ? 1u << j : 0u;
+    group = r0;
+    return r0 + count;
+  }
+
+  // The group's losses into out; returns the lanes whose S is not a positive normal float (their out
+  // is meaningless: those rows go row by row).
+  template <class X, class Y>
+  [[gnu::always_inline]] static B categorical_group(const X& x, const Y& y, std::size_t k_n, const LossParams& params,
+                                                    F& out) noexcept {
     const Smooth sm(params.label_smoothing, k_n);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     F acc[4];
@@ -224,7 +294,7 @@ struct CategoricalRows : SparseRows<A> {
       });
       // sum t' (log S - (z - m)) = log S * sum t' - sum t' (z - m)
       out = log_any(block_row_sums(s)) * block_row_sums(ts) - block_row_sums(acc);
-      return true;
+      return B(false);
     }
     F sa[4];
     for (std::size_t i = 0; i < 4; ++i) sa[i] = F(0.0f);
@@ -233,8 +303,8 @@ struct CategoricalRows : SparseRows<A> {
       for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, x.vec(c, i), F(0.0f));
     });
     const F total = block_row_sums(sa);
-    if (!xsimd::all((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())))) return false;
-    const F inv = F(1.0f) / total;
+    const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
+    const F inv = F(1.0f) / xsimd::select(bad, F(1.0f), total);
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
@@ -250,7 +320,7 @@ struct CategoricalRows : SparseRows<A> {
       }
     });
     out = F(0.0f) - block_row_sums(acc);
-    return true;
+    return bad;
   }
 
   // Interleaved classes: full float32 groups load directly, the rest through get_other.

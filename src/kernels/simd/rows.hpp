@@ -303,6 +303,27 @@ struct RowAccess : Reductions<A> {
     QuadRows from(std::size_t r0) const noexcept { return QuadRows{p + r0 * stride, stride}; }
   };
 
+  // A block's last group of only `count` < W rows, read as a whole group: row j at off[j], a missing
+  // row reading the group's first row (nothing past the block is read; its lane is dropped), so
+  // every real row goes through the same arithmetic as in a whole group and its loss does not
+  // depend on the rows beside it. The offsets sit in a table: computed per load, their
+  // bookkeeping spilled and made the frame three times larger (AVX-512).
+  struct PartialOffsets {
+    std::size_t off[W];
+    PartialOffsets(std::size_t stride, std::size_t count) noexcept {
+      for (std::size_t j = 0; j < W; ++j) off[j] = j < count ? j * stride : 0;
+    }
+  };
+  struct QuadRowsPartial : PartialOffsets {
+    const float* p;
+    QuadRowsPartial(const float* base, std::size_t stride, std::size_t count) noexcept : PartialOffsets(stride, count), p(base) {}
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      simd::quad<A> q[W / 4];
+      for (std::size_t b = 0; b < W / 4; ++b) q[b] = simd::quad_load<A>(p + c + this->off[i + 4 * b]);
+      return simd::join_quads<A>(q, 1);
+    }
+  };
+
   // Columns of W float32 rows of K >= 4 classes at p (stride apart) into the tile, four at a time
   // (simd::store_columns).
   [[gnu::always_inline]] static void quads_to_tile(const float* p, std::size_t stride, std::size_t k_n, float* tile) noexcept {
@@ -321,6 +342,19 @@ struct RowAccess : Reductions<A> {
     QuadRowsQ8 from(std::size_t r0) const noexcept { return QuadRowsQ8{p + r0 * stride, stride, q}; }
   };
 
+  // QuadRowsQ8 of a last group of `count` < W rows, as QuadRowsPartial.
+  struct QuadRowsQ8Partial : PartialOffsets {
+    const std::uint8_t* p;
+    Quant q;
+    QuadRowsQ8Partial(const std::uint8_t* base, std::size_t stride, std::size_t count, const Quant& quant) noexcept
+        : PartialOffsets(stride, count), p(base), q(quant) {}
+    F vec(std::size_t c, std::size_t i) const noexcept {
+      alignas(16) std::uint8_t bytes[W];
+      for (std::size_t b = 0; b < W / 4; ++b) std::memcpy(bytes + 4 * b, p + c + this->off[i + 4 * b], 4);
+      return q.apply(simd::join_rows_u8<A>(bytes, 4, q.flip));
+    }
+  };
+
   // The same into the tile: each vector i holds classes c .. c + 3 of rows i + 4b; one in-block
   // transpose turns them into four columns.
   [[gnu::always_inline]] static void quads_to_tile(const QuadRowsQ8& x, std::size_t k_n, float* tile) noexcept {
@@ -335,13 +369,18 @@ struct RowAccess : Reductions<A> {
     }
   }
 
-  // A block's rows as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows.
-  template <bool kQuant>
-  static auto quad_rows(const Rows& rows) noexcept {
-    if constexpr (kQuant) {
-      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data), rows.row_stride, Quant(rows)};
+  // A block's rows from r0 as four-class sources: QuadRowsQ8 for quantized rows, else QuadRows;
+  // kPartial: the `count` < W rows of a last group (QuadRowsQ8Partial, QuadRowsPartial).
+  template <bool kQuant, bool kPartial = false>
+  static auto quad_rows(const Rows& rows, std::size_t r0 = 0, std::size_t count = W) noexcept {
+    if constexpr (kQuant && kPartial) {
+      return QuadRowsQ8Partial{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count, Quant(rows)};
+    } else if constexpr (kQuant) {
+      return QuadRowsQ8{static_cast<const std::uint8_t*>(rows.data) + r0 * rows.row_stride, rows.row_stride, Quant(rows)};
+    } else if constexpr (kPartial) {
+      return QuadRowsPartial{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride, count};
     } else {
-      return QuadRows{static_cast<const float*>(rows.data), rows.row_stride};
+      return QuadRows{static_cast<const float*>(rows.data) + r0 * rows.row_stride, rows.row_stride};
     }
   }
 
@@ -357,9 +396,9 @@ struct RowAccess : Reductions<A> {
     return out;
   }
 
-  static bool use_tile(const Rows& rows) noexcept {
-    return rows.class_stride == 1 && rows.classes * W <= kTile && rows.rows > 1;
-  }
+  // Whatever the number of rows, a single one included: a row's loss must not depend on how many
+  // rows share its block (the metric's chunking), so every row of a shape takes the same path.
+  static bool use_tile(const Rows& rows) noexcept { return rows.class_stride == 1 && rows.classes * W <= kTile; }
 
   static F load_labels(const std::int32_t* labels, std::size_t count) noexcept {
     if (count == W) return xsimd::to_float(I::load_unaligned(labels));

@@ -149,9 +149,7 @@ struct SparseRows : RowAccess<A> {
     if ((pred.type == DType::f32 || quantized(pred.type)) && !params.from_logits && !(params.label_smoothing > 0.0f) &&
         pred.classes >= 4) {
       const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
-      if (r0 < pred.rows) {  // a last group of fewer rows: row by row, a sibling frame
-        sparse_rows_by_row(rows_from(pred, r0, pred.rows - r0), labels + r0, params, loss + r0);
-      }
+      if (r0 < pred.rows) sparse_probs_last(pred, r0, labels, loss);  // a sibling frame
     } else {
       sparse_rows_tile(pred, labels, params, loss);
     }
@@ -171,8 +169,8 @@ struct SparseRows : RowAccess<A> {
   // Sparse from float32 probabilities without smoothing, short contiguous rows of K >= 4 classes,
   // W rows at a time and no tile: each vector holds four classes of W / 4 rows (simd::join_quads),
   // and the per-row sums of clip(p) and clip(p_label) come out of one in-block 4x4 transpose.
-  // S: at most 16 float terms per lane, then 4 (K <= 64). A last group of fewer rows goes row by row.
-  // Returns the rows done: all but a last group of fewer than W. Quantized rows: the same on their
+  // S: at most 16 float terms per lane, then 4 (K <= 64). Returns the rows done: all but a last
+  // group of fewer than W, which sparse_probs_last takes. Quantized rows: the same on their
   // dequantized values (QuadRowsQ8).
   static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
     return quantized(pred.type) ? sparse_probs_quads<true>(pred, labels, loss) : sparse_probs_quads<false>(pred, labels, loss);
@@ -182,21 +180,33 @@ struct SparseRows : RowAccess<A> {
   [[gnu::noinline]] static std::size_t sparse_probs_quads(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
     const auto x = RowAccess<A>::template quad_rows<kQuant>(pred);
     std::size_t r0 = 0;
-    for (; r0 + W <= pred.rows; r0 += W) store_rows(sparse_probs_group(x.from(r0), pred.classes, labels + r0), loss + r0, W);
+    for (; r0 + W <= pred.rows; r0 += W) store_rows(sparse_probs_group(x.from(r0), pred.classes, labels + r0, W), loss + r0, W);
     return r0;
   }
 
+  // The last group of fewer than W rows, from r0: the same arithmetic as a whole group, its missing
+  // rows ignored (QuadRowsPartial), so a row's loss does not depend on the number of rows in its block.
+  [[gnu::noinline]] static void sparse_probs_last(const Rows& pred, std::size_t r0, const std::int32_t* labels, float* loss) noexcept {
+    const std::size_t count = pred.rows - r0;
+    const F out = quantized(pred.type)
+                      ? sparse_probs_group(RowAccess<A>::template quad_rows<true, true>(pred, r0, count), pred.classes, labels + r0, count)
+                      : sparse_probs_group(RowAccess<A>::template quad_rows<false, true>(pred, r0, count), pred.classes, labels + r0, count);
+    store_rows(out, loss + r0, count);
+  }
+
   template <class X>
-  [[gnu::always_inline]] static F sparse_probs_group(const X& x, std::size_t k_n, const std::int32_t* labels) noexcept {
-    const F lab = load_labels(labels, W);
+  [[gnu::always_inline]] static F sparse_probs_group(const X& x, std::size_t k_n, const std::int32_t* labels, std::size_t count) noexcept {
+    const F lab = load_labels(labels, count);  // missing rows: -1, ignored
     const F lb[4] = {simd::block_broadcast<0, A>(lab), simd::block_broadcast<1, A>(lab), simd::block_broadcast<2, A>(lab),
                      simd::block_broadcast<3, A>(lab)};
     F s[4], pl[4];
     for (std::size_t i = 0; i < 4; ++i) s[i] = pl[i] = F(0.0f);
     F cls = F::load_aligned(kQuadIota);
     std::size_t c = 0;
+    // Eight classes at a time (join_rows8) gains only on AVX-512; its lo and hi are the next two
+    // quads' vectors, added in the same order, so a partial group (four at a time) gives the same bits.
     if constexpr (std::is_same_v<X, QuadRows>) {
-      for (; W == 16 && c + 8 <= k_n; c += 8) {  // eight classes at a time (join_rows8) gains only on AVX-512
+      for (; W == 16 && c + 8 <= k_n; c += 8) {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) {
           F lo, hi;
