@@ -455,15 +455,6 @@ inline vf<A> join_rows(const float* p, std::size_t step) noexcept {
   return join_quads<A>(q, 1);
 }
 
-// join_rows of a group with missing rows: blocks b >= valid are the four floats at fill instead
-// (nothing past the valid rows is read).
-template <class A>
-inline vf<A> join_rows_partial(const float* p, std::size_t step, std::size_t valid, const float* fill) noexcept {
-  quad<A> q[vf<A>::size / 4];
-  for (std::size_t b = 0; b < vf<A>::size / 4; ++b) q[b] = quad_load<A>(b < valid ? p + b * step : fill);
-  return join_quads<A>(q, 1);
-}
-
 // join_rows of the floats at p and at p + 4: eight floats of each of the W / 4 rows (AVX-512: two
 // 256-bit loads per pair of rows and one block shuffle per vector instead of a 128-bit insert each).
 template <class A>
