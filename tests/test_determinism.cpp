@@ -37,7 +37,14 @@ using xent::view;
 
 namespace {
 
+// Twice the unit roundoff u of the batch sums (two summation orders of n terms differ by at most
+// 2 (n - 1) u sum|x|): double's, except without a double-precision FPU (Cortex-M4F), where a batch's
+// losses are summed in a float pair whose low part rounds too (src/update.cpp, PairSum: u = 2^-48).
+#if defined(__ARM_FP) && !(__ARM_FP & 8)
+constexpr double kEps = 0x1p-47;
+#else
 constexpr double kEps = 0x1p-52;
+#endif
 
 // Rows per case: 1000 (K = 1000 too on a native host); fewer under qemu-user and on the boards,
 // whose RAM and emulated speed are smaller.
