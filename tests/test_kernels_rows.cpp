@@ -425,14 +425,16 @@ TEST_CASE("rows: long quantized rows holding every byte value, the max anywhere,
   xent::test::Rng rng(808);
   for (DType t : {DType::qi8, DType::qu8}) {
     const std::int32_t lo = t == DType::qi8 ? -128 : 0;
-    for (Quant q : {Quant{1.0f / 256, lo}, Quant{16.0f / 256, lo + 255}, Quant{0.0627451f, lo + 128}, Quant{0.7f, lo + 100},
-                    Quant{4.0f, lo + 3}}) {
+    // 255 s up to 64 (the byte table relative to byte 255: 1/256 .. 0.25), above (relative to the max).
+    for (Quant q : {Quant{1.0f / 256, lo}, Quant{16.0f / 256, lo + 255}, Quant{0.0627451f, lo + 128}, Quant{0.25f, lo + 7},
+                    Quant{0.2511f, lo + 200}, Quant{0.7f, lo + 100}, Quant{4.0f, lo + 3}}) {
       for (std::size_t k : {1024u, 1087u, 2049u, 4159u}) {
         std::vector<std::vector<float>> v(4, std::vector<float>(k));
         std::vector<std::int32_t> labels(4);
         for (std::size_t r = 0; r < 4; ++r) {
-          // Row 0: every byte value; row 1: bytes up to a random max; rows 2, 3: mostly near the max.
-          const std::int32_t top = r == 1 ? static_cast<std::int32_t>(rng.next() % 256) : 255;
+          // Row 0: every byte value; row 1: bytes up to a random max; rows 2, 3: mostly near the max,
+          // row 3's among the lowest bytes (the one-pass table's terms are relative to byte 255's value).
+          const std::int32_t top = r == 1 ? static_cast<std::int32_t>(rng.next() % 256) : r == 3 ? static_cast<std::int32_t>(rng.next() % 8) : 255;
           for (std::size_t i = 0; i < k; ++i) {
             std::int32_t u = static_cast<std::int32_t>(rng.next() % static_cast<std::uint64_t>(top + 1));
             if (r >= 2 && i % 5 != 0) u = top - static_cast<std::int32_t>(rng.next() % 3);
