@@ -419,6 +419,37 @@ TEST_CASE("rows: quantized extremes: every byte value, all-equal rows, the large
   }
 }
 
+TEST_CASE("rows: long quantized rows holding every byte value, the max anywhere, tails of any length") {
+  // Rows of 1,024 or more take the AVX-512 tables (the byte table where VBMI is there): every byte
+  // value is looked up, those above a row's max never, and the last n % 64 bytes take the masked path.
+  xent::test::Rng rng(808);
+  for (DType t : {DType::qi8, DType::qu8}) {
+    const std::int32_t lo = t == DType::qi8 ? -128 : 0;
+    // 255 s up to 64 (the byte table relative to byte 255: 1/256 .. 0.25), above (relative to the max).
+    for (Quant q : {Quant{1.0f / 256, lo}, Quant{16.0f / 256, lo + 255}, Quant{0.0627451f, lo + 128}, Quant{0.25f, lo + 7},
+                    Quant{0.2511f, lo + 200}, Quant{0.7f, lo + 100}, Quant{4.0f, lo + 3}}) {
+      for (std::size_t k : {1024u, 1087u, 2049u, 4159u}) {
+        std::vector<std::vector<float>> v(4, std::vector<float>(k));
+        std::vector<std::int32_t> labels(4);
+        for (std::size_t r = 0; r < 4; ++r) {
+          // Row 0: every byte value; row 1: bytes up to a random max; rows 2, 3: mostly near the max,
+          // row 3's among the lowest bytes (the one-pass table's terms are relative to byte 255's value).
+          const std::int32_t top = r == 1 ? static_cast<std::int32_t>(rng.next() % 256) : r == 3 ? static_cast<std::int32_t>(rng.next() % 8) : 255;
+          for (std::size_t i = 0; i < k; ++i) {
+            std::int32_t u = static_cast<std::int32_t>(rng.next() % static_cast<std::uint64_t>(top + 1));
+            if (r >= 2 && i % 5 != 0) u = top - static_cast<std::int32_t>(rng.next() % 3);
+            if (r == 0 && i < 256) u = static_cast<std::int32_t>(i);
+            v[r][i] = static_cast<float>(u + lo - q.zero_point) * q.scale;
+          }
+          labels[r] = static_cast<std::int32_t>(rng.next() % k);
+        }
+        INFO("type " << static_cast<int>(t) << " scale " << q.scale << " zp " << q.zero_point << " K " << k);
+        check_sparse(Block(v, t, false, 0, q), labels, true, 0.0f);
+      }
+    }
+  }
+}
+
 TEST_CASE("rows: long quantized logits with large values, where each value's rounding shows in the loss") {
   // |z| up to ~1000: a dequantized value's rounding (half an ulp of z, 1.5e-5 at 256) is far above
   // the tolerance of a loss near log S ~ 4. Most of each row sits one to three steps below its max,

@@ -8,6 +8,13 @@
 #include "kernels/simd/math.hpp"
 #include "kernels/half_bits.hpp"
 
+// The byte-table pass over long quantized rows (table_expsum): AVX-512 builds with GCC or Clang.
+#if defined(__AVX512BW__) && defined(__GNUC__)
+#define XENT_Q8_BYTE_TABLE 1
+#else
+#define XENT_Q8_BYTE_TABLE 0
+#endif
+
 namespace xent::detail::XENT_KERNEL_NS {
 
 // Rows longer than this (in floats) take the single-pass online logsumexp instead of two passes.
@@ -89,6 +96,10 @@ struct Reductions : Math<A> {
   // G elements/s against 5.0 for the widening exp pass (float32 rows: 7.0). A 256-entry table of
   // the terms read by a gather measured 2.9 (AVX-512) and 0.8 (AVX2) G/s: slower than computing them.
   static constexpr bool kExpSplit = simd::lookup_size<A>() == 16;
+  // AVX2's 8-entry lookups: three factors, exp(-s d) = top3[d >> 6] mid[(d >> 3) & 7] lo[d & 7]
+  // (within 3 ulp with the correction: one rounding more). 256 x 32,000 int8 forced to AVX2 on the
+  // AMD EPYC: 2.9 G elements/s (the widening exp pass) -> 4.4 (float32 rows: 4.5).
+  static constexpr bool kExpSplit3 = simd::lookup_size<A>() == 8;
   // Rows this long or more: the tables (one exp, 4 squarings and 30 products in double, per row) cost
   // under a quarter of what they save. 255 s <= 1024 keeps |e| <= 2^-14 (1 + e is exp(e) to 0.03 ulp);
   // larger scales take the widening exp pass.
@@ -97,16 +108,32 @@ struct Reductions : Math<A> {
   // max and S of a quantized row at p (its Rows for the type and parameters): the max on the bytes
   // (a register of bytes per compare; the dequantization is increasing), then one pass for S, whatever
   // the length: the row is a quarter of its float size, and the max pass costs a sixteenth of the exp
-  // pass or less. No vector here: the sums build theirs in sibling frames (stack: M1).
+  // pass or less; on AVX512-VBMI, long rows with 255 s <= kOnePassRange skip it (table_expsum finds
+  // the max). No vector here: the sums build theirs in sibling frames (stack: M1).
   static void quant_max_sum(const std::uint8_t* p, const Rows& rows, float* m_out, float* s_out) noexcept {
     const std::size_t n = rows.classes;
     const std::uint8_t flip = rows.type == DType::qi8 ? 0x80 : 0;
+#if XENT_Q8_BYTE_TABLE
+    if (n >= kExpSplitMin && 255.0f * rows.scale <= 1024.0f && has_vbmi()) {
+      // The byte table relative to u_ref: 255 (no max pass) or the top of the max's block of 16.
+      const bool one_pass = 255.0f * rows.scale <= kOnePassRange;
+      const std::int32_t u_ref = one_pass ? 255 : (static_cast<std::int32_t>(simd::max_u8<A>(p, n, flip)) | 15);
+      std::int32_t u_top = 0;
+      const double s_ref = table_expsum(p, n, rows, u_ref, &u_top);
+      const std::int32_t off = flip != 0 ? 128 : 0;
+      const float m = dequantize(u_top - off, rows.zero_point, rows.scale);
+      const float z_ref = dequantize(u_ref - off, rows.zero_point, rows.scale);
+      *m_out = m;
+      *s_out = static_cast<float>(s_ref * std::exp(static_cast<double>(z_ref) - static_cast<double>(m)));
+      return;
+    }
+#endif
     const auto top = static_cast<std::uint8_t>(simd::max_u8<A>(p, n, flip) ^ flip);  // the raw byte
     const float m = dequantize(static_cast<std::int32_t>(top ^ flip) - (flip != 0 ? 128 : 0), rows.zero_point, rows.scale);
     *m_out = m;
     double s = 0.0;
     std::size_t done = 0;
-    if constexpr (kExpSplit) {
+    if constexpr (kExpSplit || kExpSplit3) {
       if (n >= kExpSplitMin && 255.0f * rows.scale <= 1024.0f) {
         done = n - n % (4 * W);  // the tables' pass stops at a whole block
         s = split_expsum(p, done, rows, top, m);
@@ -118,6 +145,153 @@ struct Reductions : Math<A> {
   [[gnu::noinline]] static double expsum_q8(const std::uint8_t* p, std::size_t n, const Rows& rows, float m) noexcept {
     return span_expsum(SrcQ8{p, Quant(rows)}, n, m);
   }
+
+#if XENT_Q8_BYTE_TABLE
+  // AVX512-VBMI (Ice Lake, Zen 4 and later; checked at run time, else split_expsum): the row's 256
+  // possible terms as a table in 16 registers, read with byte permutes, no arithmetic per element.
+  // Terms relative to z_ref = z(u_ref) (u = byte ^ flip), u_ref = 16 j_ref + 15: 255 where 255 s <=
+  // kOnePassRange (no max pass: the row is read once, its max found alongside, one byte max per
+  // 64), else the top of the max's block of 16 (the caller's max_u8 pass). The caller turns the sum
+  // S_ref into S = S_ref exp(z_ref - m) in double.
+  // Entry t(b) = exp(z(b) - z_ref), d = u_ref - u: exp(-s d) = hi[j] lo_rev[i] in double (blocks
+  // of 16 bytes share hi; relative error under 2^-44) times exp(e - e_ref) = 1 + x + x^2 / 2, x =
+  // e - e_ref from the FMA residuals (exact) in float (|x| <= 2^-13 as 255 s <= 1024: error under
+  // 2^-36), in double, rounded once to float: within 0.5 ulp + 2^-36 relative of exp(z - z_ref)
+  // (split_expsum: 2 ulp). Every term that matters is a normal float: one pass, t >= exp(-255 s)
+  // >= exp(-64); else S_ref >= t(max) >= exp(-15 s) >= exp(-61), and a subnormal term's error
+  // (2^-150) is under 2^-63 of S_ref. Blocks above u_ref (never read) hold 0.
+  // The table is stored as four byte planes (plane q: byte q of every t(b), 4 registers of 64);
+  // per 64 bytes of row: per plane two vpermi2b (bits 0-6) and a blend on bit 7, then the planes
+  // are interleaved back into floats (8 unpacks, elements in another order: a sum does not care)
+  // and summed (2 accumulators, into a double every 1,024 elements). 16 shuffles per 64 elements
+  // where split_expsum's widening and 16-entry lookups took 12 plus 28 arithmetic ops; 512-bit
+  // shuffles issue one per cycle on the AMD EPYC (AVX-512) measured: the loop alone runs 14 G
+  // elements/s in L1 against split_expsum's 6.6. The table costs ~200 vector ops per row.
+  // 256 x 32,000 int8 logits (L2): 6.4 G elements/s (split_expsum) -> 12.3-12.5; 2048 x 32,768
+  // from DRAM: 5.8 -> 12.0-12.2 (one pass, the next row prefetched: 0.97x the rate in L2).
+  static bool has_vbmi() noexcept { return __builtin_cpu_supports("avx512vbmi"); }
+  // Four byte planes (bytes 0-3 of 64 floats) interleaved back into floats and added.
+  // Two accumulators (registers are short: the table holds 16): one add each per 64 bytes.
+  [[gnu::always_inline]] static inline void add_planes(const __m512i (&pl)[4], __m512& a0, __m512& a1) noexcept {
+    const __m512i w0 = _mm512_unpacklo_epi8(pl[0], pl[1]), w1 = _mm512_unpackhi_epi8(pl[0], pl[1]);
+    const __m512i w2 = _mm512_unpacklo_epi8(pl[2], pl[3]), w3 = _mm512_unpackhi_epi8(pl[2], pl[3]);
+    a0 = _mm512_add_ps(a0, _mm512_add_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(w0, w2)), _mm512_castsi512_ps(_mm512_unpackhi_epi16(w0, w2))));
+    a1 = _mm512_add_ps(a1, _mm512_add_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(w1, w3)), _mm512_castsi512_ps(_mm512_unpackhi_epi16(w1, w3))));
+  }
+  static constexpr float kOnePassRange = 64.0f;
+
+  [[gnu::noinline, gnu::target("avx512vbmi")]] static double table_expsum(const std::uint8_t* p, std::size_t n,
+                                                                         const Rows& rows, std::int32_t u_ref,
+                                                                         std::int32_t* u_top) noexcept {
+    const Quant q(rows);
+    // exp(-s i) for i = 15 - lane (lo_rev) and exp(-16 s j) for j = lane (hi), in double: lane by
+    // lane the product of the powers w^1, w^2, w^4, w^8 its exponent's bits select (each from w
+    // by squarings: relative error under 2^-48), in registers (no table on the stack).
+    const double w1 = std::exp(-static_cast<double>(q.scale_f)), w2 = w1 * w1, w4 = w2 * w2, w8 = w4 * w4;
+    const double v1 = w8 * w8, v2 = v1 * v1, v4 = v2 * v2, v8 = v4 * v4;
+    __m512d lo_rev0 = _mm512_set1_pd(1.0), lo_rev1 = lo_rev0, hi0 = lo_rev0, hi1 = lo_rev0;
+    {
+      // Lane l of half 0 has exponent 15 - l (lo_rev) or l (hi); half 1: 7 - l or 8 + l.
+      const double wb[4] = {w1, w2, w4, w8}, vb[4] = {v1, v2, v4, v8};
+#pragma GCC unroll 4
+      for (int bit = 0; bit < 4; ++bit) {
+        __mmask8 m0 = 0, m1 = 0, h0 = 0, h1 = 0;
+        for (int l = 0; l < 8; ++l) {
+          m0 = static_cast<__mmask8>(m0 | (((15 - l) >> bit & 1) << l));
+          m1 = static_cast<__mmask8>(m1 | (((7 - l) >> bit & 1) << l));
+          h0 = static_cast<__mmask8>(h0 | ((l >> bit & 1) << l));
+          h1 = static_cast<__mmask8>(h1 | (((8 + l) >> bit & 1) << l));
+        }
+        lo_rev0 = _mm512_mask_mul_pd(lo_rev0, m0, lo_rev0, _mm512_set1_pd(wb[bit]));
+        lo_rev1 = _mm512_mask_mul_pd(lo_rev1, m1, lo_rev1, _mm512_set1_pd(wb[bit]));
+        hi0 = _mm512_mask_mul_pd(hi0, h0, hi0, _mm512_set1_pd(vb[bit]));
+        hi1 = _mm512_mask_mul_pd(hi1, h1, hi1, _mm512_set1_pd(vb[bit]));
+      }
+    }
+    const __m512 s = _mm512_set1_ps(q.scale_f);
+    // With a = u - zero, z = float32(s a) and e = z - s a (exact as a float: the FMA's residual),
+    // x = e - e_ref; r = s a - z and r_ref likewise, so -x = r + e_ref = r - r_ref.
+    const float a_ref = static_cast<float>(u_ref - q.zero_i), z_ref = a_ref * q.scale_f;
+    const __m512 neg_r_ref = _mm512_set1_ps(-std::fma(a_ref, q.scale_f, -z_ref));
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // vpermb pattern gathering byte q of 16 floats into 128-bit lane q.
+    const __m512i planes_of = _mm512_set_epi8(63, 59, 55, 51, 47, 43, 39, 35, 31, 27, 23, 19, 15, 11, 7, 3,  //
+                                              62, 58, 54, 50, 46, 42, 38, 34, 30, 26, 22, 18, 14, 10, 6, 2,  //
+                                              61, 57, 53, 49, 45, 41, 37, 33, 29, 25, 21, 17, 13, 9, 5, 1,   //
+                                              60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0);
+    __m512i t[4][4];  // t[plane][c]: byte plane of the entries 64 c .. 64 c + 63
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m512i x[4];
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        // Raw bytes 16 (4 c + r) + i: u = 16 ub + i (the flip moves whole blocks of 16), and as
+        // u_ref = 16 jr + 15, d = u_ref - u = 16 (jr - ub) + 15 - i: hi[jr - ub] lo_rev[i].
+        const int ub = (4 * c + r) ^ (q.flip >> 4), j = (u_ref >> 4) - ub;
+        // exp(-16 s j); blocks above u_ref (j < 0, never read): 0.
+        const __m512d h = _mm512_maskz_permutex2var_pd(j >= 0 ? 0xff : 0, hi0, _mm512_set1_epi64(j & 15), hi1);
+        const __m512 a = _mm512_add_ps(_mm512_set1_ps(static_cast<float>(16 * ub - q.zero_i)), iota);  // exact
+        const __m512 z = _mm512_mul_ps(a, s);  // the dequantized value: one rounding
+        const __m512 nx = _mm512_add_ps(_mm512_fmsub_ps(a, s, z), neg_r_ref);  // -x, |x| <= 2^-13
+        const __m512 y = _mm512_mul_ps(nx, _mm512_fmsub_ps(nx, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)));  // x + x^2 / 2
+        const __m512d y0 = _mm512_cvtps_pd(_mm512_castps512_ps256(y));
+        const __m512d y1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(y), 1)));
+        const __m512d e0 = _mm512_mul_pd(h, lo_rev0), e1 = _mm512_mul_pd(h, lo_rev1);  // exp(-s d)
+        const __m256 f0 = _mm512_cvtpd_ps(_mm512_fmadd_pd(e0, y0, e0)), f1 = _mm512_cvtpd_ps(_mm512_fmadd_pd(e1, y1, e1));
+        const __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(f0), f1, 1);
+        x[r] = _mm512_permutexvar_epi8(planes_of, _mm512_castps_si512(f));
+      }
+      // 4x4 transpose of 128-bit lanes: t[q][c] lane r = x[r] lane q.
+      const __m512i a01 = _mm512_shuffle_i64x2(x[0], x[1], 0x44), b01 = _mm512_shuffle_i64x2(x[0], x[1], 0xEE);
+      const __m512i a23 = _mm512_shuffle_i64x2(x[2], x[3], 0x44), b23 = _mm512_shuffle_i64x2(x[2], x[3], 0xEE);
+      t[0][c] = _mm512_shuffle_i64x2(a01, a23, 0x88);
+      t[1][c] = _mm512_shuffle_i64x2(a01, a23, 0xDD);
+      t[2][c] = _mm512_shuffle_i64x2(b01, b23, 0x88);
+      t[3][c] = _mm512_shuffle_i64x2(b01, b23, 0xDD);
+    }
+    // The next row (rows.row_stride bytes on; past the block, prefetches are dropped), a line per
+    // 64 bytes: its bytes arrive while this row's sum runs from cache, and its max pass finds them
+    // there (2048 x 32768 int8 from DRAM, then two passes: 8.6 -> 10.9 G elements/s).
+    const std::size_t ahead = rows.row_stride;
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(q.flip));
+    __m512i top = _mm512_setzero_si512();  // the max of byte ^ flip per byte lane
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    double total = 0.0;
+    unsigned since = 0;
+    for (std::size_t i = 0; i < n; i += 64) {
+      __m512i pl[4];
+      if (__builtin_expect(n - i >= 64, 1)) {
+        __builtin_prefetch(p + ahead + i);
+        const __m512i v = _mm512_loadu_si512(p + i);
+        top = _mm512_max_epu8(top, _mm512_xor_si512(v, flip));
+        const __mmask64 k = _mm512_movepi8_mask(v);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c)
+          pl[c] = _mm512_mask_blend_epi8(k, _mm512_permutex2var_epi8(t[c][0], v, t[c][1]), _mm512_permutex2var_epi8(t[c][2], v, t[c][3]));
+      } else {  // the last n - i < 64 bytes: lanes past the row read 0 and add 0
+        const __mmask64 in = (1ull << (n - i)) - 1;
+        const __m512i v = _mm512_maskz_loadu_epi8(in, p + i);
+        top = _mm512_mask_max_epu8(top, in, top, _mm512_xor_si512(v, flip));
+        const __mmask64 k = _mm512_movepi8_mask(v);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c)
+          pl[c] = _mm512_maskz_mov_epi8(in, _mm512_mask_blend_epi8(k, _mm512_permutex2var_epi8(t[c][0], v, t[c][1]),
+                                                                   _mm512_permutex2var_epi8(t[c][2], v, t[c][3])));
+      }
+      add_planes(pl, a0, a1);
+      if (++since == 16) {  // into the double every 1,024 elements
+        total += static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(a0, a1)));
+        a0 = a1 = _mm512_setzero_ps();
+        since = 0;
+      }
+    }
+    // The largest byte of top: bytes folded into the low byte of each 32-bit lane.
+    const __m512i top16 = _mm512_max_epu8(top, _mm512_srli_epi32(top, 16));
+    const __m512i top8 = _mm512_max_epu8(top16, _mm512_srli_epi32(top16, 8));
+    *u_top = static_cast<std::int32_t>(_mm512_reduce_max_epu32(_mm512_and_si512(top8, _mm512_set1_epi32(0xff))));
+    return total + static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(a0, a1)));
+  }
+#endif
 
   // n: a multiple of 4 W.
   [[gnu::noinline]] static double split_expsum(const std::uint8_t* p, std::size_t n, const Rows& rows, std::uint8_t top,
@@ -132,13 +306,28 @@ struct Reductions : Math<A> {
       for (int i = 0; i < 4; ++i) step *= step;  // exp(-16 s)
       for (std::size_t j = 0; j < 16; ++j, h *= step) hi[j] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(h)));
     }
+    // AVX2 (8-entry lookups): d = 64 k + 8 j + i, exp(-s d) = top3[k] mid[j] lo[i], from double too.
+    alignas(64) std::int32_t mid[8] = {}, top3[8] = {};
+    if constexpr (kExpSplit3) {
+      double step = std::exp(-8.0 * static_cast<double>(q.scale_f)), h = 1.0;
+      for (std::size_t j = 0; j < 8; ++j, h *= step) mid[j] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(h)));
+      step = std::exp(-64.0 * static_cast<double>(q.scale_f));
+      h = 1.0;
+      for (std::size_t k = 0; k < 4; ++k, h *= step) top3[k] = static_cast<std::int32_t>(float_to_bits(static_cast<float>(h)));
+    }
     const I u_top(static_cast<std::int32_t>(top ^ q.flip)), zero(q.zero_i);
     const F neg_scale(-q.scale_f);
     F a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
     auto term = [&](std::size_t i) {
       const I u = simd::widen_u8<A>(p + i, q.flip);
       const I d = u_top - u;
-      const F hl = simd::as_float<A>(simd::lookup<A>(simd::sra<4, A>(d), hi)) * simd::as_float<A>(simd::lookup<A>(d, lo));
+      F hl;
+      if constexpr (kExpSplit3) {
+        hl = (simd::as_float<A>(simd::lookup<A>(simd::sra<6, A>(d), top3)) * simd::as_float<A>(simd::lookup<A>(simd::sra<3, A>(d), mid))) *
+             simd::as_float<A>(simd::lookup<A>(d, lo));
+      } else {
+        hl = simd::as_float<A>(simd::lookup<A>(simd::sra<4, A>(d), hi)) * simd::as_float<A>(simd::lookup<A>(d, lo));
+      }
       const F af = xsimd::to_float(u - zero);
       const F z = simd::rounded<A>(af * q.scale);
       return simd::fma<A>(hl, simd::fma<A>(af, neg_scale, z), hl);  // hl (1 + e), e = z - s a exactly
