@@ -55,11 +55,15 @@ const KernelTable& x86_table(X86Level level) noexcept {
 #endif
 
 #if !defined(XENT_BARE_METAL)
-const KernelTable& choose() noexcept {
+bool isa_forced(const char* name) noexcept {
   const char* forced = std::getenv("XENT_ISA");
-  const bool force_scalar = forced != nullptr && std::strcmp(forced, "scalar") == 0;
-  if (force_scalar) return scalar::table();
+  return forced != nullptr && std::strcmp(forced, name) == 0;
+}
+
+const KernelTable& choose() noexcept {
+  if (isa_forced("scalar")) return scalar::table();
 #if defined(XENT_HAVE_X86_KERNELS)
+  const char* forced = std::getenv("XENT_ISA");
   X86Level level = detect_x86();
   if (forced != nullptr) {
     // A lower request is honoured; a higher one than the CPU runs falls back to the best.
@@ -74,6 +78,15 @@ const KernelTable& choose() noexcept {
 #endif
 
 }  // namespace
+
+bool avx512_vbmi_allowed() noexcept {
+#if defined(XENT_HAVE_X86_KERNELS) && !defined(XENT_BARE_METAL)
+  static const bool allowed = __builtin_cpu_supports("avx512vbmi") && !isa_forced("avx512-novbmi");
+  return allowed;
+#else
+  return false;
+#endif
+}
 
 const KernelTable& best_kernels() noexcept {
 #if defined(XENT_HAVE_X86_KERNELS)

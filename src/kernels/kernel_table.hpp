@@ -65,6 +65,11 @@ struct KernelTable {
 // the NEON table when compiled in; otherwise the scalar table. Chosen once, thread-safe.
 const KernelTable& kernels() noexcept;
 
+// Whether the AVX-512 kernels may use AVX512-VBMI (the byte-table pass over long quantized rows):
+// the CPU has it and XENT_ISA is not `avx512-novbmi`, which runs the AVX-512 kernels as on a CPU
+// without it (Skylake-X), so the tests reach that path on any AVX-512 machine. Decided once.
+bool avx512_vbmi_allowed() noexcept;
+
 // The best table this process could run, ignoring XENT_ISA (the tests use it to decide whether
 // the current run is on the native path).
 const KernelTable& best_kernels() noexcept;

@@ -169,7 +169,7 @@ struct Reductions : Math<A> {
   // elements/s in L1 against split_expsum's 6.6. The table costs ~200 vector ops per row.
   // 256 x 32,000 int8 logits (L2): 6.4 G elements/s (split_expsum) -> 12.3-12.5; 2048 x 32,768
   // from DRAM: 5.8 -> 12.0-12.2 (one pass, the next row prefetched: 0.97x the rate in L2).
-  static bool has_vbmi() noexcept { return __builtin_cpu_supports("avx512vbmi"); }
+  static bool has_vbmi() noexcept { return avx512_vbmi_allowed(); }
   // Four byte planes (bytes 0-3 of 64 floats) interleaved back into floats and added.
   // Two accumulators (registers are short: the table holds 16): one add each per 64 bytes.
   [[gnu::always_inline]] static inline void add_planes(const __m512i (&pl)[4], __m512& a0, __m512& a1) noexcept {
