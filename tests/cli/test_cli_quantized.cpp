@@ -29,15 +29,16 @@ namespace {
 
 std::string data_path(const std::string& name) { return std::string(XENT_DATA_DIR) + "/" + name; }
 
+// a followed by b.
+std::vector<std::string> joined(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 std::string read_text(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   REQUIRE_MESSAGE(f != nullptr, path);
-  std::string s;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  std::fclose(f);
-  return s;
+  return xent_test::slurp(f);
 }
 
 // `"key": value` inside the object of `file` in digits_quantized.json, as text.
@@ -202,11 +203,7 @@ TEST_CASE("cli/quantized: the digits int8/uint8 outputs give digits_quantized.js
     const bool logits = quantized_field(file, "from_logits") == "true";
     std::vector<std::string> flags = d.flags();
     if (logits) flags.push_back("--from-logits");
-    const auto with = [&](std::vector<std::string> extra) {
-      std::vector<std::string> a = flags;
-      a.insert(a.end(), extra.begin(), extra.end());
-      return a;
-    };
+    const auto with = [&](const std::vector<std::string>& extra) { return joined(flags, extra); };
     const double sparse = quantized_number(file, "sparse"), weighted = quantized_number(file, "sparse_weighted");
     check_rel(ok_result(eval("sparse", labels, p, flags)), sparse);
     check_rel(ok_result(eval("sparse", labels, p, with({"--sample-weight", weights}))), weighted);
@@ -288,11 +285,7 @@ TEST_CASE("cli/quantized: random int8/uint8 files against float64 evaluations, w
       REQUIRE(write_quantized(p, i8, {rows, classes}, d.q));
       std::vector<std::string> flags = d.flags();
       if (logits) flags.push_back("--from-logits");
-      const auto with = [&](std::vector<std::string> extra) {
-        std::vector<std::string> a = flags;
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-      };
+      const auto with = [&](const std::vector<std::string>& extra) { return joined(flags, extra); };
       double total = 0, weighted = 0, count_w = 0, ignored = 0, count_i = 0, smoothed = 0;
       for (std::size_t r = 0; r < rows; ++r) {
         const std::vector<float> row = d.row(r);

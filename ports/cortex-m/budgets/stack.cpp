@@ -132,15 +132,20 @@ bool sparse_plain() {
   return ok(m.update_state(xent::view(labels<L>(), {kRows}), xent::view(preds<P>(), {kRows, kClasses})));
 }
 
-template <class P>
-bool sparse_everything() {  // per-class sums, reject (two passes), smoothing, ignore_class, weights
+// Every sparse option that adds work: per-class sums, reject (two passes), smoothing, ignore_class.
+xent::SparseOptions everything_options() {
   xent::SparseOptions o;
   o.from_logits = true;
   o.per_class = true;
   o.nan_policy = xent::NanPolicy::reject;
   o.label_smoothing = 0.1f;
   o.ignore_class = 3;
-  static xent::SparseCategoricalCrossentropy<kClasses> m(o);
+  return o;
+}
+
+template <class P>
+bool sparse_everything() {  // per-class sums, reject (two passes), smoothing, ignore_class, weights
+  static xent::SparseCategoricalCrossentropy<kClasses> m(everything_options());
   return ok(m.update_state(xent::view(g_i64, {kRows}), xent::view(preds<P>(), {kRows, kClasses}),
                            xent::view(g_w16, {kRows})));
 }
@@ -194,13 +199,7 @@ bool categorical_axis1_strided_weights() {
 
 // Quantized predictions (int8 logits, uint8 softmax outputs) with every option: their own row paths.
 bool sparse_quantized_everything() {
-  xent::SparseOptions o;
-  o.from_logits = true;
-  o.per_class = true;
-  o.nan_policy = xent::NanPolicy::reject;
-  o.label_smoothing = 0.1f;
-  o.ignore_class = 3;
-  static xent::SparseCategoricalCrossentropy<kClasses> m(o);
+  static xent::SparseCategoricalCrossentropy<kClasses> m(everything_options());
   return ok(m.update_state(xent::view(g_i32, {kRows}), xent::quantized(g_q8, {kRows, kClasses}, 0.05f, -3),
                            xent::view(g_w16, {kRows})));
 }
