@@ -380,6 +380,17 @@ inline std::uint8_t max_u8(const std::uint8_t* p, std::size_t n, std::uint8_t fl
   return max_u8<A>(p, n, flip, A{});
 }
 
+// a / b, correctly rounded. xsimd 8.1 divides float batches on AArch64 as on armv7, by a reciprocal
+// estimate and two Newton steps: not IEEE division, and a subnormal divisor gives -inf (a huge one
+// 0). AArch64 has a true vector divide; armv7 has none (and flushes subnormals anyway: README).
+template <class A>
+inline vf<A> div(const vf<A>& a, const vf<A>& b) noexcept {
+#if defined(__aarch64__)
+  if constexpr (vf<A>::size == 4) return vf<A>(vdivq_f32(a, b));
+#endif
+  return a / b;
+}
+
 // v as computed, opaque to the optimizer: GCC contracts a * b + c into one fused operation across
 // statements, which would skip the rounding of a dequantized value (scale * (q - zp)) before it is
 // used; the values must be the float32 products, rounded once, as TFLite's.

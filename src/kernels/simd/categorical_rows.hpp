@@ -78,14 +78,14 @@ struct CategoricalRows : SparseRows<A> {
       // Two vector constants and three operations a class fewer: armv7 NEON (16 registers) then
       // reloads fewer of the log's constants per class (counted under qemu).
       for_lane_chunks(
-          k_n, [&](std::size_t k) { acc.add(t.template at<kFast>(k) * log_core(clip(x.template at<kFast>(k) / total))); },
+          k_n, [&](std::size_t k) { acc.add(t.template at<kFast>(k) * log_core(clip(simd::div<A>(x.template at<kFast>(k), total)))); },
           [&] { acc.flush(); });
       return F(0.0f) - acc.result();
     }
     for_lane_chunks(
         k_n,
         [&](std::size_t k) {
-          const F q = clip(x.template at<kFast>(k) / total);
+          const F q = clip(simd::div<A>(x.template at<kFast>(k), total));
           acc.add(simd::fma<A>(t.template at<kFast>(k), scale, offset) * log_core(q) + (q - q));  // q - q: a NaN q (0/0) stays NaN
         },
         [&] { acc.flush(); });
@@ -304,7 +304,7 @@ struct CategoricalRows : SparseRows<A> {
     });
     const F total = block_row_sums(sa);
     const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
-    const F inv = F(1.0f) / xsimd::select(bad, F(1.0f), total);
+    const F inv = simd::div<A>(F(1.0f), xsimd::select(bad, F(1.0f), total));
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),
                      simd::block_broadcast<3, A>(inv)};
     for_quads(k_n, [&](std::size_t c, auto tail, const B& real) {
@@ -381,11 +381,11 @@ struct CategoricalRows : SparseRows<A> {
     const bool with_next = next != nullptr;
     // The quotients one block ahead: the division's latency then overlaps the previous block's log.
     F q[4];
-    if (4 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(p + k * W) / total);
+    if (4 * W <= n) for (std::size_t k = 0; k < 4; ++k) q[k] = clip(simd::div<A>(F::load_unaligned(p + k * W), total));
     for (; i + 4 * W <= n; i += 4 * W) {
       F v[4] = {q[0], q[1], q[2], q[3]};
       const float* ahead = i + 8 * W <= n ? p + i + 4 * W : p;  // unconditional: q stays in registers
-      for (std::size_t k = 0; k < 4; ++k) q[k] = clip(F::load_unaligned(ahead + k * W) / total);
+      for (std::size_t k = 0; k < 4; ++k) q[k] = clip(simd::div<A>(F::load_unaligned(ahead + k * W), total));
       log_core_n(v);
       tl0 = simd::fma<A>(F::load_unaligned(t + i), v[0], tl0);
       tl1 = simd::fma<A>(F::load_unaligned(t + i + W), v[1], tl1);
@@ -411,7 +411,7 @@ struct CategoricalRows : SparseRows<A> {
         v[k] = left >= W ? F::load_unaligned(p + at) : left > 0 ? simd::load_partial<A>(p + at, left, 0.5f) : F(0.5f);
         tv[k] = left >= W ? F::load_unaligned(t + at) : left > 0 ? simd::load_partial<A>(t + at, left, 0.0f) : F(0.0f);
         if (with_next && left > 0) s0 += left >= W ? F::load_unaligned(next + at) : simd::load_partial<A>(next + at, left, 0.0f);
-        v[k] = clip(v[k] / total);
+        v[k] = clip(simd::div<A>(v[k], total));
       }
       log_core_n(v);
       for (std::size_t k = 0; k < 4; ++k) {
@@ -445,7 +445,7 @@ struct CategoricalRows : SparseRows<A> {
         for_chunks2(pred, truth, r, [&](const float* p, const float* t, std::size_t n, std::size_t) {
           if (guard) {
             acc += span_sum2(p, t, n, [&](const F& v, const F& tk) {
-              const F q = clip(v / total);
+              const F q = clip(simd::div<A>(v, total));
               return sm.apply(tk) * log_core(q) + (q - q);
             });
           } else {
@@ -485,7 +485,7 @@ struct CategoricalRows : SparseRows<A> {
             if (logits) {
               y = tk * (log_s - (x - mv));
             } else {
-              const F q = clip(x / total);
+              const F q = clip(simd::div<A>(x, total));
               y = F(0.0f) - (tk * log_core(q) + (q - q));
             }
             y.store_aligned(share + i);

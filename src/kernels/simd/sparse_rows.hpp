@@ -43,7 +43,7 @@ struct SparseRows : RowAccess<A> {
     const F log_s = log_any(s);
     const F nll = log_s - log_any(p_label);
     if (!(ls > 0.0f)) return nll;
-    return F(1.0f - ls) * nll + F(ls) * (log_s - log_sum / F(k));
+    return F(1.0f - ls) * nll + F(ls) * (log_s - simd::div<A>(log_sum, F(k)));
   }
 
   // Sparse from logits: log(S) - (z_label - m), smoothed with D = sum(z - m).
@@ -51,7 +51,7 @@ struct SparseRows : RowAccess<A> {
     const F log_s = log_any(s);
     const F nll = log_s - shifted_label;
     if (!(ls > 0.0f)) return nll;
-    return F(1.0f - ls) * nll + F(ls) * (log_s - shifted_sum / F(k));
+    return F(1.0f - ls) * nll + F(ls) * (log_s - simd::div<A>(shifted_sum, F(k)));
   }
 
   // ---- the table's row kernels ---------------------------------------------------------------
