@@ -88,6 +88,15 @@ bool avx512_vbmi_allowed() noexcept {
 #endif
 }
 
+bool avx512_vnni_allowed() noexcept {
+#if defined(XENT_HAVE_X86_KERNELS) && !defined(XENT_BARE_METAL)
+  static const bool allowed = __builtin_cpu_supports("avx512vnni") && avx512_vbmi_allowed();
+  return allowed;
+#else
+  return false;
+#endif
+}
+
 const KernelTable& best_kernels() noexcept {
 #if defined(XENT_HAVE_X86_KERNELS)
   static const KernelTable& best = x86_table(detect_x86());

@@ -69,6 +69,9 @@ const KernelTable& kernels() noexcept;
 // the CPU has it and XENT_ISA is not `avx512-novbmi`, which runs the AVX-512 kernels as on a CPU
 // without it (Skylake-X), so the tests reach that path on any AVX-512 machine. Decided once.
 bool avx512_vbmi_allowed() noexcept;
+// The same, and the CPU has AVX512-VNNI too (byte dot products, vpdpbusd): the short quantized rows'
+// integer sums. Off whenever avx512_vbmi_allowed() is.
+bool avx512_vnni_allowed() noexcept;
 
 // The best table this process could run, ignoring XENT_ISA (the tests use it to decide whether
 // the current run is on the native path).
