@@ -21,6 +21,19 @@
 namespace xent {
 namespace detail {
 
+// What y_pred may be in the typed overloads: a View of float32 / float16 / bfloat16 or a
+// QuantizedView; whether a View's elements are right is a static_assert with a message.
+template <class P>
+inline constexpr bool kIsPredView = false;
+template <class T>
+inline constexpr bool kIsPredView<View<T>> = true;
+template <class Q>
+inline constexpr bool kIsPredView<QuantizedView<Q>> = true;
+template <class P>
+inline constexpr bool kIsPredElem = true;  // QuantizedView checks its own element type
+template <class T>
+inline constexpr bool kIsPredElem<View<T>> = kIsFloatElem<T>;
+
 // The part both metrics share: name, sums, per-class sums. Options live in the derived class
 // because their public types differ.
 template <std::size_t MaxClasses>
@@ -81,6 +94,17 @@ class MetricState {
   Accumulators accumulators() noexcept {
     return Accumulators{&total_, &count_, classes_.total_ptr(), classes_.count_ptr(), MaxClasses};
   }
+  // One update for every overload: the arguments erased (View, QuantizedView or AnyView), the
+  // weights optional.
+  template <class T, class P>
+  Status update_with(const CoreOptions& options, const T& y_true, const P& y_pred) noexcept {
+    return update(options, erase(y_true), erase(y_pred), nullptr, accumulators());
+  }
+  template <class T, class P, class W>
+  Status update_with(const CoreOptions& options, const T& y_true, const P& y_pred, const W& sample_weight) noexcept {
+    const Erased w = erase(sample_weight);
+    return update(options, erase(y_true), erase(y_pred), &w, accumulators());
+  }
   Status merge_from(const CoreOptions& mine, const CoreOptions& theirs, const MetricState& other) noexcept {
     if (!same_options(mine, theirs)) return Status::incompatible_state;
     merge(accumulators(), &other.total_, &other.count_, other.classes_.total_ptr(), other.classes_.count_ptr());
@@ -110,47 +134,28 @@ class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
                                              const char* name = "categorical_crossentropy") noexcept
       : detail::MetricState<MaxClasses>(name), options_(options) {}
 
-  template <class T, class P>
-  [[nodiscard]] Status update_state(View<T> y_true, View<P> y_pred) noexcept {
+  // y_pred: a View (float32, float16, bfloat16) or a QuantizedView (xent/quantized.hpp: int8 / uint8
+  // with scale and zero point).
+  template <class T, class P, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<T> y_true, P y_pred) noexcept {
     static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
+    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    return this->update_with(detail::core_options(options_), y_true, y_pred);
   }
-  template <class T, class P, class W>
-  [[nodiscard]] Status update_state(View<T> y_true, View<P> y_pred, View<W> sample_weight) noexcept {
+  template <class T, class P, class W, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<T> y_true, P y_pred, View<W> sample_weight) noexcept {
     static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
     static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
-  }
-  // Quantized predictions (xent/quantized.hpp): int8 / uint8 with scale and zero point.
-  template <class T, class Q>
-  [[nodiscard]] Status update_state(View<T> y_true, QuantizedView<Q> y_pred) noexcept {
-    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
-  }
-  template <class T, class Q, class W>
-  [[nodiscard]] Status update_state(View<T> y_true, QuantizedView<Q> y_pred, View<W> sample_weight) noexcept {
-    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
   }
   // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
   // Status::invalid_option.
   [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred);
   }
   [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
   }
   // Same kind, options and MaxClasses (the type) else Status::incompatible_state.
   [[nodiscard]] Status merge_state(const CategoricalCrossentropy& other) noexcept {
@@ -180,47 +185,28 @@ class SparseCategoricalCrossentropy : public detail::MetricState<MaxClasses> {
                                                    const char* name = "sparse_categorical_crossentropy") noexcept
       : detail::MetricState<MaxClasses>(name), options_(options) {}
 
-  template <class L, class P>
-  [[nodiscard]] Status update_state(View<L> y_true, View<P> y_pred) noexcept {
+  // y_pred: a View (float32, float16, bfloat16) or a QuantizedView (xent/quantized.hpp: int8 / uint8
+  // with scale and zero point).
+  template <class L, class P, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<L> y_true, P y_pred) noexcept {
     static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
+    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    return this->update_with(detail::core_options(options_), y_true, y_pred);
   }
-  template <class L, class P, class W>
-  [[nodiscard]] Status update_state(View<L> y_true, View<P> y_pred, View<W> sample_weight) noexcept {
+  template <class L, class P, class W, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<L> y_true, P y_pred, View<W> sample_weight) noexcept {
     static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    static_assert(detail::kIsFloatElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
     static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
-  }
-  // Quantized predictions (xent/quantized.hpp): int8 / uint8 with scale and zero point.
-  template <class L, class Q>
-  [[nodiscard]] Status update_state(View<L> y_true, QuantizedView<Q> y_pred) noexcept {
-    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
-  }
-  template <class L, class Q, class W>
-  [[nodiscard]] Status update_state(View<L> y_true, QuantizedView<Q> y_pred, View<W> sample_weight) noexcept {
-    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
   }
   // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
   // Status::invalid_option.
   [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), nullptr,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred);
   }
   [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
-    const detail::Erased w = detail::erase(sample_weight);
-    return detail::update(detail::core_options(options_), detail::erase(y_true), detail::erase(y_pred), &w,
-                          this->accumulators());
+    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
   }
   [[nodiscard]] Status merge_state(const SparseCategoricalCrossentropy& other) noexcept {
     return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
