@@ -122,105 +122,84 @@ class MetricState {
   ClassStore<MaxClasses> classes_{};
 };
 
+// Everything of a metric but its name and y_true's element types: Options is CategoricalOptions
+// or SparseOptions.
+template <class Opts, std::size_t MaxClasses>
+class Metric : public MetricState<MaxClasses> {
+  static constexpr bool kSparse = std::is_same_v<Opts, SparseOptions>;
+  template <class T>
+  static constexpr void check_truth() noexcept {
+    static_assert(kSparse || kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
+    static_assert(!kSparse || kIsLabelElem<T>, "labels must be int32, int64, uint8, uint16 or float");
+  }
+
+ public:
+  using Options = Opts;
+
+  // y_pred: a View (float32, float16, bfloat16) or a QuantizedView (xent/quantized.hpp: int8 / uint8
+  // with scale and zero point).
+  template <class T, class P, std::enable_if_t<kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<T> y_true, P y_pred) noexcept {
+    check_truth<T>();
+    static_assert(kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    return this->update_with(core_options(options_), y_true, y_pred);
+  }
+  template <class T, class P, class W, std::enable_if_t<kIsPredView<P>, int> = 0>
+  [[nodiscard]] Status update_state(View<T> y_true, P y_pred, View<W> sample_weight) noexcept {
+    check_truth<T>();
+    static_assert(kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
+    static_assert(kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
+    return this->update_with(core_options(options_), y_true, y_pred, sample_weight);
+  }
+  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
+  // Status::invalid_option.
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
+    return this->update_with(core_options(options_), y_true, y_pred);
+  }
+  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
+    return this->update_with(core_options(options_), y_true, y_pred, sample_weight);
+  }
+  // Same kind, options and MaxClasses (the type) else Status::incompatible_state.
+  [[nodiscard]] Status merge_state(const Metric& other) noexcept {
+    return this->merge_from(core_options(options_), core_options(other.options_), other);
+  }
+  const Options& options() const noexcept { return options_; }
+  // Little-endian, versioned, checksummed; serialized_size bytes; the same bytes on every target.
+  [[nodiscard]] Status serialize(unsigned char* out, std::size_t capacity) const noexcept {
+    return this->serialize_with(core_options(options_), out, capacity);
+  }
+  // Replaces total/count (and per-class sums) by the serialized ones; kind, options and capacity
+  // must match (incompatible_state), the bytes must pass their checks (corrupt_state).
+  [[nodiscard]] Status deserialize(const unsigned char* in, std::size_t size) noexcept {
+    return detail::deserialize(core_options(options_), this->accumulators(), in, size);
+  }
+
+ protected:
+  constexpr Metric(const Options& options, const char* name) noexcept : MetricState<MaxClasses>(name), options_(options) {}
+
+ private:
+  Options options_;
+};
+
 }  // namespace detail
 
 // y_true one-hot or soft (same shape and any float type as y_pred), y_pred float/float16/bfloat16
 // or quantized int8/uint8 (QuantizedView).
 template <std::size_t MaxClasses = 0>
-class CategoricalCrossentropy : public detail::MetricState<MaxClasses> {
+class CategoricalCrossentropy : public detail::Metric<CategoricalOptions, MaxClasses> {
  public:
-  using Options = CategoricalOptions;
   constexpr explicit CategoricalCrossentropy(const CategoricalOptions& options = {},
                                              const char* name = "categorical_crossentropy") noexcept
-      : detail::MetricState<MaxClasses>(name), options_(options) {}
-
-  // y_pred: a View (float32, float16, bfloat16) or a QuantizedView (xent/quantized.hpp: int8 / uint8
-  // with scale and zero point).
-  template <class T, class P, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
-  [[nodiscard]] Status update_state(View<T> y_true, P y_pred) noexcept {
-    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    return this->update_with(detail::core_options(options_), y_true, y_pred);
-  }
-  template <class T, class P, class W, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
-  [[nodiscard]] Status update_state(View<T> y_true, P y_pred, View<W> sample_weight) noexcept {
-    static_assert(detail::kIsFloatElem<T>, "y_true must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
-  }
-  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
-  // Status::invalid_option.
-  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
-    return this->update_with(detail::core_options(options_), y_true, y_pred);
-  }
-  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
-    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
-  }
-  // Same kind, options and MaxClasses (the type) else Status::incompatible_state.
-  [[nodiscard]] Status merge_state(const CategoricalCrossentropy& other) noexcept {
-    return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
-  }
-  const CategoricalOptions& options() const noexcept { return options_; }
-  // Little-endian, versioned, checksummed; serialized_size bytes; the same bytes on every target.
-  [[nodiscard]] Status serialize(unsigned char* out, std::size_t capacity) const noexcept {
-    return this->serialize_with(detail::core_options(options_), out, capacity);
-  }
-  // Replaces total/count (and per-class sums) by the serialized ones; kind, options and capacity
-  // must match (incompatible_state), the bytes must pass their checks (corrupt_state).
-  [[nodiscard]] Status deserialize(const unsigned char* in, std::size_t size) noexcept {
-    return detail::deserialize(detail::core_options(options_), this->accumulators(), in, size);
-  }
-
- private:
-  CategoricalOptions options_;
+      : detail::Metric<CategoricalOptions, MaxClasses>(options, name) {}
 };
 
 // y_true integer class indices (int32, int64, uint8, uint16, or float truncated toward zero).
 template <std::size_t MaxClasses = 0>
-class SparseCategoricalCrossentropy : public detail::MetricState<MaxClasses> {
+class SparseCategoricalCrossentropy : public detail::Metric<SparseOptions, MaxClasses> {
  public:
-  using Options = SparseOptions;
   constexpr explicit SparseCategoricalCrossentropy(const SparseOptions& options = {},
                                                    const char* name = "sparse_categorical_crossentropy") noexcept
-      : detail::MetricState<MaxClasses>(name), options_(options) {}
-
-  // y_pred: a View (float32, float16, bfloat16) or a QuantizedView (xent/quantized.hpp: int8 / uint8
-  // with scale and zero point).
-  template <class L, class P, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
-  [[nodiscard]] Status update_state(View<L> y_true, P y_pred) noexcept {
-    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    return this->update_with(detail::core_options(options_), y_true, y_pred);
-  }
-  template <class L, class P, class W, std::enable_if_t<detail::kIsPredView<P>, int> = 0>
-  [[nodiscard]] Status update_state(View<L> y_true, P y_pred, View<W> sample_weight) noexcept {
-    static_assert(detail::kIsLabelElem<L>, "labels must be int32, int64, uint8, uint16 or float");
-    static_assert(detail::kIsPredElem<P>, "y_pred must be float, xent::float16 or xent::bfloat16");
-    static_assert(detail::kIsFloatElem<W>, "sample_weight must be float, xent::float16 or xent::bfloat16");
-    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
-  }
-  // Element types known at run time (xent/any_view.hpp); a type an argument does not take is
-  // Status::invalid_option.
-  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred) noexcept {
-    return this->update_with(detail::core_options(options_), y_true, y_pred);
-  }
-  [[nodiscard]] Status update_state(const AnyView& y_true, const AnyView& y_pred, const AnyView& sample_weight) noexcept {
-    return this->update_with(detail::core_options(options_), y_true, y_pred, sample_weight);
-  }
-  [[nodiscard]] Status merge_state(const SparseCategoricalCrossentropy& other) noexcept {
-    return this->merge_from(detail::core_options(options_), detail::core_options(other.options_), other);
-  }
-  const SparseOptions& options() const noexcept { return options_; }
-  [[nodiscard]] Status serialize(unsigned char* out, std::size_t capacity) const noexcept {
-    return this->serialize_with(detail::core_options(options_), out, capacity);
-  }
-  [[nodiscard]] Status deserialize(const unsigned char* in, std::size_t size) noexcept {
-    return detail::deserialize(detail::core_options(options_), this->accumulators(), in, size);
-  }
-
- private:
-  SparseOptions options_;
+      : detail::Metric<SparseOptions, MaxClasses>(options, name) {}
 };
 
 }  // namespace xent
