@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "c_api_enums.h"
-#include "fuzz_case.hpp"
+#include "fuzz_decode.hpp"
 #include "metric_test_util.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "fuzz_case.hpp"
+#include "fuzz_decode.hpp"
 #include "metric_test_util.hpp"
 
 namespace {

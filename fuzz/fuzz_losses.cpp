@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "fuzz_case.hpp"
+#include "fuzz_decode.hpp"
 
 namespace {
 
