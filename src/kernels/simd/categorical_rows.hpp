@@ -260,7 +260,7 @@ struct CategoricalRows : SparseRows<A> {
       unsigned& left) noexcept {
     using Q8 = Q8Quads<A>;
     alignas(64) std::uint8_t buf[256];
-    typename Q8::QuadSetup st;
+    typename Q8::template QuadSetup<4> st;
     Q8::template quad_setup<false>(pred.classes, pred.row_stride, st);
     const Smooth sm(params.label_smoothing, pred.classes);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t

@@ -55,18 +55,19 @@ struct Q8Quads : RowAccess<A> {
   // permuted (vpermt2b) out of a 128-byte window at the group's start, rows 8-15 with the same
   // index out of one at 8 * stride, and the two blended. No byte past the block is read (masked
   // loads near its end: missing rows read zeros and are dropped).
+  template <std::size_t N>  // N: the number of quads, or 4 for any (nq of them used)
   struct QuadSetup {
-    __m512i idx[4];   // permute index of each quad
-    __m512i cls[4];   // each byte's class (0xff: a last quad's byte read already)
+    __m512i idx[N];   // permute index of each quad
+    __m512i cls[N];   // each byte's class (0xff: a last quad's byte read already)
     __mmask64 fresh;  // the last quad's bytes not read already
     std::size_t nq;
   };
 
   // Per call (the metrics call per block of 16-64 rows, so all in registers, no scalar loop).
-  template <bool kNatural>
+  template <bool kNatural, std::size_t N>
   [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static void quad_setup(std::size_t k_n, std::size_t stride,
-                                                                                     QuadSetup& st) noexcept {
-    st.nq = (k_n + 3) / 4;
+                                                                                     QuadSetup<N>& st) noexcept {
+    st.nq = N < 4 ? N : (k_n + 3) / 4;  // N < 4: the caller dispatched on it
     // Byte 16 L + 4 d + j: j, and its row within the window (4 (L % 2) + d, or 4 (d % 2) + L).
     const __m512i jv = _mm512_set1_epi32(0x03020100);
     const __m512i rows = kNatural ? _mm512_set_epi32(0x07070707, 0x06060606, 0x05050505, 0x04040404, 0x03030303, 0x02020202,
@@ -78,12 +79,13 @@ struct Q8Quads : RowAccess<A> {
     // row * stride <= 112: a 16-bit product per byte pair leaves each byte its own
     const __m512i base = _mm512_add_epi8(_mm512_mullo_epi16(rows, _mm512_set1_epi16(static_cast<short>(stride))), jv);
     st.fresh = _mm512_cmpge_epu8_mask(jv, _mm512_set1_epi8(static_cast<char>(4 * st.nq - k_n)));  // bytes j < 4 nq - K: read
-    for (std::size_t q = 0; q < 4; ++q) {
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < N; ++q) {
       const __m512i c = _mm512_set1_epi8(static_cast<char>(q + 1 < st.nq ? 4 * q : k_n - 4));
       st.idx[q] = _mm512_add_epi8(base, c);
       st.cls[q] = _mm512_add_epi8(jv, c);
+      if (q + 1 == st.nq) st.cls[q] = _mm512_mask_mov_epi8(_mm512_set1_epi8(-1), st.fresh, st.cls[q]);
     }
-    st.cls[st.nq - 1] = _mm512_mask_mov_epi8(_mm512_set1_epi8(-1), st.fresh, st.cls[st.nq - 1]);
   }
 
   // The four 64-byte loads of the group at byte offset g (of `bytes` in the block), XORed with flip
@@ -127,14 +129,22 @@ struct Q8Quads : RowAccess<A> {
   static void sparse_probs_q8(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
     const Quant q(pred);
     const std::int32_t u_lo = first_u(q, kEps, false), u_hi = first_u(q, kOneMinusEps, true);
-    if (u_hi <= 255) {
-      sparse_probs_q8<true>(pred, labels, loss, u_lo, u_hi);
-    } else {
-      sparse_probs_q8<false>(pred, labels, loss, u_lo, u_hi);
+    const auto run = [&](auto nq) {  // the quads' count known at compile time: all in registers (stack: M1)
+      if (u_hi <= 255) {
+        sparse_probs_q8<decltype(nq)::value, true>(pred, labels, loss, u_lo, u_hi);
+      } else {
+        sparse_probs_q8<decltype(nq)::value, false>(pred, labels, loss, u_lo, u_hi);
+      }
+    };
+    switch ((pred.classes + 3) / 4) {
+      case 1: return run(std::integral_constant<std::size_t, 1>{});
+      case 2: return run(std::integral_constant<std::size_t, 2>{});
+      case 3: return run(std::integral_constant<std::size_t, 3>{});
+      default: return run(std::integral_constant<std::size_t, 4>{});
     }
   }
 
-  template <bool kHi>
+  template <std::size_t NQ, bool kHi>
   [[gnu::noinline, gnu::target("avx512vbmi,avx512vnni")]] static void sparse_probs_q8(const Rows& pred, const std::int32_t* labels,
                                                                                      float* loss, std::int32_t u_lo,
                                                                                      std::int32_t u_hi) noexcept {
@@ -142,7 +152,7 @@ struct Q8Quads : RowAccess<A> {
     const std::size_t k_n = pred.classes, stride = pred.row_stride;
     const auto* base = static_cast<const std::uint8_t*>(pred.data);
     const std::size_t bytes = (pred.rows - 1) * stride + k_n;
-    QuadSetup st;
+    QuadSetup<NQ> st;
     quad_setup<true>(k_n, stride, st);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(q.flip)), ones = _mm512_set1_epi8(1), hi_code = _mm512_set1_epi8(32);
     const __m512i vlo = _mm512_set1_epi8(static_cast<char>(u_lo > 255 ? 255 : u_lo));
@@ -161,9 +171,10 @@ struct Q8Quads : RowAccess<A> {
                                                                labels + r0);
       const __m512i lb = _mm512_shuffle_epi8(lab, byte0);
       __m512i sum = _mm512_setzero_si512(), cnt = sum, picked = sum;
-      for (std::size_t i = 0; i < st.nq; ++i) {
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < NQ; ++i) {
         const __m512i p = quad<true>(w, st.idx[i]);
-        const __mmask64 fresh = i + 1 == st.nq ? st.fresh : ~__mmask64{0};
+        const __mmask64 fresh = i + 1 == NQ ? st.fresh : ~__mmask64{0};
         const __mmask64 lo = (_mm512_cmplt_epu8_mask(p, vlo) | lo_all) & fresh;
         __mmask64 mid = fresh & ~lo;
         __m512i code = _mm512_maskz_mov_epi8(lo, ones);
@@ -196,7 +207,7 @@ struct Q8Quads : RowAccess<A> {
   // by QuadBytes) and its rows' totals S = s * sum (u - z), natural row order, exact but for the one
   // rounding of the product (the float32 path: each value and each addition rounded).
   [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static F group_totals(const Rows& pred, std::size_t r0,
-                                                                                    const QuadSetup& st, std::uint8_t* buf) noexcept {
+                                                                                    const QuadSetup<4>& st, std::uint8_t* buf) noexcept {
     const Quant q(pred);
     const std::size_t k_n = pred.classes, stride = pred.row_stride;
     __m512i w[4];
