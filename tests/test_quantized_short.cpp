@@ -3,7 +3,8 @@
 // the bytes), elsewhere the dequantizing quads; every ISA against the float64 reference of the
 // dequantized values (metric_reference.hpp). Partial groups (rows 1..40), int8 and uint8, zero
 // points at the type's minimum and mid-range (negative values: clipped low, categorical totals <= 0),
-// scales reaching 1 - eps and all below eps, ignored labels, weights, both metrics.
+// scales reaching 1 - eps and all below eps, ignored labels, weights, label smoothing (categorical), both
+// metrics.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -107,8 +108,18 @@ void check_type(std::uint64_t seed) {
           CHECK(std::fabs(static_cast<double>(sm.result()) - want) <= 1e-6 * std::fmax(1.0, std::fabs(want)) + err / count);
         }
 
-        // Categorical: one-hot and soft truth, per-row losses and a weighted metric.
+        // Categorical: one-hot and soft truth, per-row losses (with and without label smoothing) and a
+        // weighted metric.
         for (const std::vector<float>* t : {&onehot, &soft}) {
+          xent::CategoricalOptions smooth;
+          smooth.label_smoothing = 0.1f;
+          std::vector<float> cs(rows, -1.0f);
+          REQUIRE(xent::categorical_crossentropy(xent::view(t->data(), {rows, k}), pv, cs.data(), rows, smooth) == Status::ok);
+          for (std::size_t i = 0; i < rows; ++i) {
+            const xref::Loss want = xref::categorical_row(values.data() + i * k, t->data() + i * k, k, 1, false, 0.1f, nullptr);
+            INFO("smoothed categorical row " << i << " got " << cs[i] << " want " << want.value);
+            CHECK(close(cs[i], want.value, want.tol));
+          }
           std::vector<float> cg(rows, -1.0f);
           REQUIRE(xent::categorical_crossentropy(xent::view(t->data(), {rows, k}), pv, cg.data(), rows) == Status::ok);
           double ct = 0.0, cc = 0.0, ce = 0.0;
