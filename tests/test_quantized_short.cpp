@@ -150,3 +150,28 @@ void check_type(std::uint64_t seed) {
 TEST_CASE("quantized short rows: int8 probabilities, K 4..16, partial groups, against float64") { check_type<std::int8_t>(1201); }
 
 TEST_CASE("quantized short rows: uint8 probabilities, K 4..16, partial groups, against float64") { check_type<std::uint8_t>(1202); }
+
+TEST_CASE("quantized short rows: a one-hot row's categorical loss has the same bits beside soft rows") {
+  // On AVX-512 VBMI + VNNI a group of 16 one-hot rows takes one log per row; a soft row in the group
+  // sends it through the general pass. A row's bits must not depend on its neighbours (chunking).
+  std::mt19937_64 g(1203);
+  for (std::size_t k = 4; k <= 16; ++k) {
+    for (std::size_t rows : {16u, 21u, 40u}) {
+      const std::vector<std::int8_t> q = random_bytes<std::int8_t>(g, rows, k);
+      std::vector<float> onehot(rows * k, 0.0f);
+      for (std::size_t i = 0; i < rows; ++i) onehot[i * k + g() % k] = 1.0f;
+      std::vector<float> mixed = onehot;
+      for (std::size_t c = 0; c < k; ++c) mixed[5 * k + c] = 1.0f / static_cast<float>(k);  // row 5: soft
+      for (std::size_t c = 0; c < k; ++c) mixed[(rows - 1) * k + c] = c == 0 ? 0.5f : 0.0f;  // last row: not one-hot
+      const auto pv = xent::quantized(q.data(), {rows, k}, 1.0f / 256, -128);
+      std::vector<float> a(rows), b(rows);
+      REQUIRE(xent::categorical_crossentropy(xent::view(onehot.data(), {rows, k}), pv, a.data(), rows) == Status::ok);
+      REQUIRE(xent::categorical_crossentropy(xent::view(mixed.data(), {rows, k}), pv, b.data(), rows) == Status::ok);
+      for (std::size_t i = 0; i < rows; ++i) {
+        if (i == 5 || i + 1 == rows) continue;
+        INFO("K " << k << " rows " << rows << " row " << i);
+        CHECK(mt::ulp_distance(a[i], b[i]) == 0);
+      }
+    }
+  }
+}

@@ -265,10 +265,25 @@ struct CategoricalRows : SparseRows<A> {
     const Smooth sm(params.label_smoothing, pred.classes);
     const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
     const typename Q8::QuadBytes x{buf, Quant(pred)};
+    // One-hot truth, no smoothing: one log per row (the bits of the general pass: its other terms
+    // add zeros), when every row of the group is one-hot (onehot_pick), else the general pass.
+    alignas(64) std::uint8_t tbuf[256];
+    const bool try_onehot = !sm.on && truth.class_stride == 1 && truth.row_stride == pred.classes;
     for (; r0 < pred.rows; r0 += W) {
       const F total = Q8::group_totals(pred, r0, st, buf);
       const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
       F out;
+      __m512i u_label;
+      if (try_onehot && Q8::onehot_pick(static_cast<const float*>(truth.data) + r0 * truth.row_stride, count, pred.classes, st,
+                                        buf, tbuf, u_label)) {
+        const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
+        const F inv = simd::div<A>(F(1.0f), xsimd::select(bad, F(1.0f), total));
+        const F p = x.q.apply(u_label);  // the dequantized value, as x.vec reads it
+        out = F(0.0f) - log_core(clip(p * inv));
+        store_rows(out, loss + r0, count);
+        if (xsimd::any(bad)) return leave(bad, count, r0, group, left);
+        continue;
+      }
       const B bad = count == W ? categorical_probs_pass2(x, QuadRows{static_cast<const float*>(truth.data), truth.row_stride}.from(r0),
                                                          pred.classes, scale, offset, total, out)
                                : categorical_probs_pass2(x, RowAccess<A>::template quad_rows<false, true>(truth, r0, count),

@@ -224,6 +224,43 @@ struct Q8Quads : RowAccess<A> {
     const __m512i to_rows = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     return _mm512_permutexvar_ps(to_rows, _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(q.scale_f)));
   }
+
+  // One-hot truth (contiguous float32 rows of K, the group's `count` rows at t): when every value is
+  // 0 or 1 and each row has a single 1, u_label gets each row's byte (u) at its 1 (natural order)
+  // from the quads group_totals stored in buf, and it returns true. Its truth bytes (0 / 1 packed
+  // into tbuf, 16 K bytes at most) take the same permutes as the predictions', the last quad's bytes
+  // read already masked out, and the pick is summed out by vpdpbusd, as the sparse labels'.
+  [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static bool onehot_pick(const float* t, std::size_t count,
+                                                                                      std::size_t k_n, const QuadSetup<4>& st,
+                                                                                      const std::uint8_t* buf, std::uint8_t* tbuf,
+                                                                                      __m512i& u_label) noexcept {
+    const std::size_t n = count * k_n;
+    __mmask16 other = 0;  // lanes neither 0 nor 1
+    for (std::size_t i = 0; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(m, t + i);
+      other |= static_cast<__mmask16>(m & ~(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_EQ_OQ) |
+                                            _mm512_cmp_ps_mask(v, _mm512_set1_ps(1.0f), _CMP_EQ_OQ)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(tbuf + i), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+    }
+    if (other != 0) return false;
+    __m512i w[4];
+    load_group(tbuf, 0, k_n, n, _mm512_setzero_si512(), w);
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i picked = _mm512_setzero_si512(), cnt = picked;
+    for (std::size_t i = 0; i < st.nq; ++i) {
+      const __m512i tq = quad<false>(w, st.idx[i]);
+      const __mmask64 hit = _mm512_test_epi8_mask(tq, tq) & (i + 1 == st.nq ? st.fresh : ~__mmask64{0});
+      picked = _mm512_mask_mov_epi8(picked, hit, _mm512_load_si512(buf + 64 * i));
+      cnt = _mm512_dpbusd_epi32(cnt, _mm512_maskz_mov_epi8(hit, ones), ones);
+    }
+    const __m512i to_rows = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __mmask16 real = count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+    const __mmask16 single = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(to_rows, cnt), _mm512_set1_epi32(1));
+    if ((single & real) != real) return false;
+    u_label = _mm512_permutexvar_epi32(to_rows, _mm512_dpbusd_epi32(_mm512_setzero_si512(), picked, ones));
+    return true;
+  }
 #endif
 
   // Quads stored by group_totals, read as QuadRowsQ8 would read them: vector i's block b holds
