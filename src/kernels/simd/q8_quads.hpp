@@ -2,7 +2,8 @@
 // 16 rows at a time as "byte quads", one 64-byte register per four classes of the 16 rows, summed in
 // the integer domain by byte dot products (vpdpbusd) instead of widened, converted and dequantized
 // element by element. Sparse probabilities are done here whole (sparse_probs_q8); categorical
-// probabilities take their row totals here and their second pass in categorical_rows.hpp.
+// probabilities take their row totals here (group_totals), and for groups of one-hot truth each
+// row's predicted byte at its 1 (onehot_pick); their logs are in categorical_rows.hpp (categorical_q8).
 // Every other ISA or CPU keeps the QuadRowsQ8 path (avx512_vnni_allowed() at run time).
 // Part of the Kernels<A> chain assembled by kernels/simd_kernels.hpp (one copy per ISA namespace).
 #pragma once
