@@ -96,7 +96,7 @@ Probe probe(const char* name, F call) {
 std::vector<Probe> probe_public_calls() {
   using namespace xent;
   std::vector<Probe> out;
-  const Batch& small = batch(300, 10, kLogits | kProbs | kOneHot | kHalf | kBHalf);  // crosses a 256-row block
+  const Batch& small = batch(300, 10, kLogits | kProbs | kOneHot | kHalf | kBHalf | kProbsI8);  // crosses a 256-row block
   const Batch& mid = batch(64, 1000, kLogits | kProbs | kOneHot | kHalf | kBHalf);
   const Batch& wide = batch(3, 32000, kLogits | kProbs | kOneHot | kHalf | kBHalf);
   const Batch& row = batch(1, 200000, kLogits | kHalf | kBHalf);
@@ -217,6 +217,30 @@ std::vector<Probe> probe_public_calls() {
     const bool made = xent_metric_init(&cm, XENT_CATEGORICAL, &o, nullptr) == XENT_OK;
     out.push_back(probe(("C xent_metric_update categorical weighted f16" + k).c_str(), [&] {
       return made && xent_metric_update(&cm, &onehot, &pred16, &wt) == XENT_OK;
+    }));
+  }
+  // int8 probabilities (short rows: the byte quads on AVX-512 VBMI + VNNI), weighted, C++ and C.
+  {
+    const Shape shape{small.rows, small.classes};
+    const auto q = quantized(small.probs_i8.data(), shape, kSoftmaxI8Scale, kSoftmaxI8ZeroPoint);
+    const auto w = view(weights.data(), {small.rows});
+    SparseCategoricalCrossentropy<> sm;
+    CategoricalCrossentropy<> cm;
+    out.push_back(probe("sparse.update_state_probs_i8_K10", [&] { return sm.update_state(view(small.labels.data(), {small.rows}), q, w) == Status::ok; }));
+    out.push_back(probe("categorical.update_state_probs_i8_K10", [&] { return cm.update_state(view(small.onehot.data(), shape), q, w) == Status::ok; }));
+    xent_tensor pred{small.probs_i8.data(), XENT_QI8, 2, {small.rows, small.classes}, kSoftmaxI8Scale, kSoftmaxI8ZeroPoint};
+    xent_tensor labels{small.labels.data(), XENT_I32, 1, {small.rows}, 1.0f, 0};
+    xent_tensor onehot{small.onehot.data(), XENT_F32, 2, {small.rows, small.classes}, 1.0f, 0};
+    xent_tensor wt{weights.data(), XENT_F32, 1, {small.rows}, 1.0f, 0};
+    xent_options o = xent_default_options();
+    xent_metric csm, ccm;
+    const bool made = xent_metric_init(&csm, XENT_SPARSE, &o, nullptr) == XENT_OK &&
+                      xent_metric_init(&ccm, XENT_CATEGORICAL, &o, nullptr) == XENT_OK;
+    out.push_back(probe("C xent_metric_update sparse_probs_i8_K10", [&] {
+      return made && xent_metric_update(&csm, &labels, &pred, &wt) == XENT_OK;
+    }));
+    out.push_back(probe("C xent_metric_update categorical_probs_i8_K10", [&] {
+      return made && xent_metric_update(&ccm, &onehot, &pred, &wt) == XENT_OK;
     }));
   }
   out.push_back(probe("serialize+deserialize", [&] {

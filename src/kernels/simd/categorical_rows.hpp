@@ -203,6 +203,9 @@ struct CategoricalRows : SparseRows<A> {
   // Quantized predictions: the same on their dequantized values (QuadRowsQ8).
   static std::size_t categorical_quads(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
                                        std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+#if XENT_Q8_BYTE_TABLE
+    if (!params.from_logits && Q8Quads<A>::byte_quads(pred)) return categorical_q8(pred, truth, params, loss, r0, group, left);
+#endif
     return quantized(pred.type) ? categorical_quads<true>(pred, truth, params, loss, r0, group, left)
                                 : categorical_quads<false>(pred, truth, params, loss, r0, group, left);
   }
@@ -227,6 +230,9 @@ struct CategoricalRows : SparseRows<A> {
   // arithmetic as a whole group, its missing rows dropped (QuadRowsPartial). Returns the block's end.
   static std::size_t categorical_quads_last(const Rows& pred, const Rows& truth, const LossParams& params, float* loss,
                                             std::size_t r0, std::size_t& group, unsigned& left) noexcept {
+#if XENT_Q8_BYTE_TABLE
+    if (!params.from_logits && Q8Quads<A>::byte_quads(pred)) return categorical_q8(pred, truth, params, loss, r0, group, left);
+#endif
     return quantized(pred.type) ? categorical_quads_last<true>(pred, truth, params, loss, r0, group, left)
                                 : categorical_quads_last<false>(pred, truth, params, loss, r0, group, left);
   }
@@ -243,6 +249,51 @@ struct CategoricalRows : SparseRows<A> {
     store_rows(out, loss + r0, count);
     return xsimd::any(bad) ? leave(bad, count, r0, group, left) : pred.rows;
   }
+
+#if XENT_Q8_BYTE_TABLE
+  // Quantized probabilities on AVX-512 VBMI + VNNI (Q8Quads::byte_quads): each group's row totals
+  // from its byte quads in int32 (Q8Quads::group_totals), then categorical_probs_pass2 on the same
+  // bytes kept in buf (the same dequantized values). Groups from r0 to the block's end, a last one of
+  // fewer rows included, stopping after a group with rows to leave, as categorical_quads.
+  [[gnu::noinline, gnu::target("avx512vbmi,avx512vnni")]] static std::size_t categorical_q8(
+      const Rows& pred, const Rows& truth, const LossParams& params, float* loss, std::size_t r0, std::size_t& group,
+      unsigned& left) noexcept {
+    using Q8 = Q8Quads<A>;
+    alignas(64) std::uint8_t buf[256];
+    typename Q8::template QuadSetup<4> st;
+    Q8::template quad_setup<false>(pred.classes, pred.row_stride, st);
+    const Smooth sm(params.label_smoothing, pred.classes);
+    const F scale = sm.on ? sm.scale : F(1.0f), offset = sm.on ? sm.offset : F(0.0f);  // t * 1 + 0 == t
+    const typename Q8::QuadBytes x{buf, Quant(pred)};
+    // One-hot truth, no smoothing: one log per row (the bits of the general pass: its other terms
+    // add zeros), when every row of the group is one-hot (onehot_pick), else the general pass.
+    alignas(64) std::uint8_t tbuf[256];
+    const bool try_onehot = !sm.on && truth.class_stride == 1 && truth.row_stride == pred.classes;
+    for (; r0 < pred.rows; r0 += W) {
+      const F total = Q8::group_totals(pred, r0, st, buf);
+      const std::size_t count = pred.rows - r0 < W ? pred.rows - r0 : W;
+      F out;
+      __m512i u_label;
+      if (try_onehot && Q8::onehot_pick(static_cast<const float*>(truth.data) + r0 * truth.row_stride, count, pred.classes, st,
+                                        buf, tbuf, u_label)) {
+        const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
+        const F inv = simd::div<A>(F(1.0f), xsimd::select(bad, F(1.0f), total));
+        const F p = x.q.apply(u_label);  // the dequantized value, as x.vec reads it
+        out = F(0.0f) - log_core(clip(p * inv));
+        store_rows(out, loss + r0, count);
+        if (xsimd::any(bad)) return leave(bad, count, r0, group, left);
+        continue;
+      }
+      const B bad = count == W ? categorical_probs_pass2(x, QuadRows{static_cast<const float*>(truth.data), truth.row_stride}.from(r0),
+                                                         pred.classes, scale, offset, total, out)
+                               : categorical_probs_pass2(x, RowAccess<A>::template quad_rows<false, true>(truth, r0, count),
+                                                         pred.classes, scale, offset, total, out);
+      store_rows(out, loss + r0, count);
+      if (xsimd::any(bad)) return leave(bad, count, r0, group, left);
+    }
+    return pred.rows;
+  }
+#endif
 
   // The rows of the group at r0 (count rows) that bad marks: bits of `left` (row group + j); returns
   // the group's end.
@@ -302,7 +353,16 @@ struct CategoricalRows : SparseRows<A> {
 #pragma GCC unroll 4
       for (std::size_t i = 0; i < 4; ++i) sa[i] += unread(tail, real, x.vec(c, i), F(0.0f));
     });
-    const F total = block_row_sums(sa);
+    return categorical_probs_pass2(x, y, k_n, scale, offset, block_row_sums(sa), out);
+  }
+
+  // Probabilities' second pass from the rows' totals (natural row order): sum t' log clip(p / S)
+  // into out; returns the lanes whose S is not a positive normal float.
+  template <class X, class Y>
+  [[gnu::always_inline]] static B categorical_probs_pass2(const X& x, const Y& y, std::size_t k_n, const F& scale,
+                                                          const F& offset, const F& total, F& out) noexcept {
+    F acc[4];
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = F(0.0f);
     const B bad = !((total >= F(0x1p-126f)) & (total <= F(std::numeric_limits<float>::max())));
     const F inv = simd::div<A>(F(1.0f), xsimd::select(bad, F(1.0f), total));
     const F ib[4] = {simd::block_broadcast<0, A>(inv), simd::block_broadcast<1, A>(inv), simd::block_broadcast<2, A>(inv),

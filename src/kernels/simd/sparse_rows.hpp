@@ -3,12 +3,12 @@
 // Part of the Kernels<A> chain assembled by kernels/simd_kernels.hpp (one copy per ISA namespace).
 #pragma once
 
-#include "kernels/simd/rows.hpp"
+#include "kernels/simd/q8_quads.hpp"
 
 namespace xent::detail::XENT_KERNEL_NS {
 
 template <class A>
-struct SparseRows : RowAccess<A> {
+struct SparseRows : Q8Quads<A> {
   using typename RowAccess<A>::B;
   using typename RowAccess<A>::F;
   using typename RowAccess<A>::LaneSum;
@@ -148,6 +148,9 @@ struct SparseRows : RowAccess<A> {
                                                   float* loss) noexcept {
     if ((pred.type == DType::f32 || quantized(pred.type)) && !params.from_logits && !(params.label_smoothing > 0.0f) &&
         pred.classes >= 4) {
+#if XENT_Q8_BYTE_TABLE
+      if (Q8Quads<A>::byte_quads(pred)) return Q8Quads<A>::sparse_probs_q8(pred, labels, loss);  // AVX-512 VBMI + VNNI
+#endif
       const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
       if (r0 < pred.rows) sparse_probs_last(pred, r0, labels, loss);  // a sibling frame
     } else {
