@@ -10,11 +10,14 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
+#include "kernels/kernel_table.hpp"
 #include "metric_reference.hpp"
 #include "metric_test_util.hpp"
+#include "xent/kernels.hpp"
 
 using xent::Status;
 
@@ -84,6 +87,21 @@ std::vector<float> losses(const Batch<T>& b, std::size_t r0, std::size_t rows, f
   return out;
 }
 
+// Whether these rows take the byte-table kernels (q8_logits.hpp): AVX-512 with VBMI, 255 s <= 64.
+bool byte_table_kernels(float scale) {
+  return std::string(xent::active_isa()) == "avx512" && xent::detail::avx512_vbmi_allowed() && 255.0f * scale <= 64.0f;
+}
+
+// The sparse kernel's bound (q8_logits.hpp): 2^-21 for S's 8 roundings, 3.5 ulp of log S (the
+// library's log), half an ulp of z_label - m and of the loss; values from float64.
+double sparse_kernel_bound(const float* z, std::size_t k, std::int64_t label) {
+  double m = z[0], s = 0.0;
+  for (std::size_t c = 1; c < k; ++c) m = std::fmax(m, static_cast<double>(z[c]));
+  for (std::size_t c = 0; c < k; ++c) s += std::exp(static_cast<double>(z[c]) - m);
+  const double shifted = static_cast<double>(z[static_cast<std::size_t>(label)]) - m;
+  return 0x1p-21 * 1.001 + 3.5 * xref::ulp32(std::log(s)) + 0.5 * xref::ulp32(shifted) + 0.5 * xref::ulp32(std::log(s) - shifted);
+}
+
 template <class T>
 void check_type(std::mt19937_64& g) {
   constexpr bool i8 = std::is_same_v<T, std::int8_t>;
@@ -111,6 +129,9 @@ void check_type(std::mt19937_64& g) {
                                           << (sparse ? " sparse" : " categorical") << " ls " << ls << " got " << got[i] << " want "
                                           << want.value);
               CHECK(std::fabs(static_cast<double>(got[i]) - want.value) <= want.tol);
+              if (sparse && !(ls > 0.0f) && byte_table_kernels(p.scale)) {
+                CHECK(std::fabs(static_cast<double>(got[i]) - want.value) <= sparse_kernel_bound(z, k, b.labels[i]));
+              }
             }
             // A row's bits do not depend on the rows beside it (its group, a partial one or not).
             for (std::size_t i = 0; i < rows; i += 7) {

@@ -10,10 +10,11 @@
 // a normal float (t >= exp(-64)). Per row, S = sum_k t(b_k) / t(b_max) = sum exp(z_k - m) with the
 // max m = z(b_max) found on the bytes (the dequantization is increasing in u): t(b_max) by the same
 // lookup, so S is the terms' float sum (at most 16 terms: 4 per lane, then the 4 lanes) divided once.
-// Bound (sparse): |loss - exact| <= |log S| 2^-23 + (K + 2) 2^-24 + 2 ulp(log S) + ulp(z_label - m):
-// each term's 0.5 ulp + 2^-36, the sum's K - 1 roundings, the division's 0.5 ulp (S >= 1, so the
-// relative error of S is the absolute error of log S), the log's and the final subtraction's
-// (tests/test_quantized_logits_short.cpp checks it against float64 on the dequantized values).
+// Bound (sparse), against the exact loss of the dequantized values: each term within 2^-24 + 2^-36
+// relative; S_ref's float sum at most 5 roundings deep (3 over the quads, 2 in block_row_sums);
+// t(b_max) and the division: S within 8 2^-24 (first order) relative, so log S within 2^-21
+// absolute (S >= 1) before the log's 3.5 ulp; z_label - m and the loss rounded once each (half an
+// ulp). tests/test_quantized_logits_short.cpp checks this bound against float64.
 //
 // Layout: a group of 16 rows is read once, as four 64-byte masked loads (bytes past the block are
 // never read; a last group of fewer rows reads zeros for its missing rows, which are dropped, so a
