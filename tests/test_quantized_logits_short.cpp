@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -196,5 +197,39 @@ TEST_CASE("quantized logits short: weighted sparse and categorical results again
     CHECK(sm.count() == doctest::Approx(s_count).epsilon(1e-12));
     CHECK(std::fabs(cm.total() - c_total) <= c_tol + 1e-9 * c_total);
     CHECK(cm.count() == doctest::Approx(c_count).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("quantized logits short: threads racing to fill the table cache get the same bits as one thread after") {
+  // Scales no other test uses: on AVX512-VBMI the first calls race to fill the table slots (or find
+  // them all taken and build their own tables); every way must give the same bits.
+  constexpr std::size_t kRows = 40, kK = 10, kThreads = 4, kScales = 6;
+  std::mt19937_64 g(1215);
+  std::vector<Batch<std::int8_t>> batches;
+  for (std::size_t j = 0; j < kScales; ++j) batches.push_back(make_batch<std::int8_t>(g, kRows, kK, 0.0311f + 0.0007f * static_cast<float>(j), 5));
+  std::vector<std::vector<float>> got(kThreads * kScales * 2);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t n = 0; n < kScales; ++n) {
+        const std::size_t j = (n + t) % kScales;  // each thread its own order
+        const float scale = 0.0311f + 0.0007f * static_cast<float>(j);
+        got[(t * kScales + j) * 2] = losses(batches[j], 0, kRows, scale, 5, true, 0.0f);
+        got[(t * kScales + j) * 2 + 1] = losses(batches[j], 0, kRows, scale, 5, false, 0.0f);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (std::size_t j = 0; j < kScales; ++j) {
+    const float scale = 0.0311f + 0.0007f * static_cast<float>(j);
+    const auto sparse = losses(batches[j], 0, kRows, scale, 5, true, 0.0f);
+    const auto cat = losses(batches[j], 0, kRows, scale, 5, false, 0.0f);
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      for (std::size_t i = 0; i < kRows; ++i) {
+        INFO("scale " << j << " thread " << t << " row " << i);
+        CHECK(mt::ulp_distance(got[(t * kScales + j) * 2][i], sparse[i]) == 0);
+        CHECK(mt::ulp_distance(got[(t * kScales + j) * 2 + 1][i], cat[i]) == 0);
+      }
+    }
   }
 }
