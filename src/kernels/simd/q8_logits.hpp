@@ -159,37 +159,57 @@ struct Q8Logits : RowAccess<A> {
   // called per block of 64 (sparse) or 32 (categorical) rows, and building the table (~350 vector
   // ops, mostly 512-bit double arithmetic and shuffles) cost ~1.2 ns a row at 4,096 x 10: 40% of the
   // sparse kernel's time, which then did not beat float32 (18.9 against 16.9 us; with the table
-  // free: 13.1). A slot is filled once and never written again (state 0 empty, 1 being filled, 2
-  // ready, published with release/acquire), so readers need no lock and see a finished table or
-  // none; a table is a pure function of its key, so the results are the same bits cached or not.
-  // With every slot taken by other keys (or being filled), a call builds its own. Static storage:
-  // no allocation, 4 KiB of .bss in the AVX-512 library only.
+  // free: 13.1). A slot counts its readers; a writer takes an idle slot (no reader) by setting
+  // kWriter, fills it, and keeps it as its first reader (acquire / release on the count orders the
+  // table's reads and writes). A missing key takes an idle slot from a rotating start, so keys used
+  // in turn replace each other; with no idle slot a call builds its own table. A table is a pure
+  // function of its key: the same bits whichever way. Static storage: no allocation, 4 KiB of .bss
+  // in the AVX-512 library only.
   struct alignas(64) TableSlot {
     __m512i t[4][4];
-    std::uint64_t key;
-    std::atomic<unsigned> state;
+    std::uint64_t key;                 // 0: empty (a scale > 0 never gives 0)
+    std::atomic<std::uint32_t> users;  // readers holding the slot, or kWriter while it is (re)filled
   };
+  static constexpr std::uint32_t kWriter = 1u << 31;
   static constexpr std::size_t kTableSlots = 4;
   static inline TableSlot table_slots[kTableSlots];
+  static inline std::atomic<std::uint32_t> next_slot{0};
 
-  [[gnu::noinline, gnu::target("avx512vbmi")]] static const TableSlot* cached_table(const Rows& pred) noexcept {
+  // A reader's hold on the slot unless it is being written; true when taken.
+  static bool hold(TableSlot& slot) noexcept {
+    std::uint32_t u = slot.users.load(std::memory_order_relaxed);
+    while ((u & kWriter) == 0) {
+      if (slot.users.compare_exchange_weak(u, u + 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  static void release(TableSlot* slot) noexcept { slot->users.fetch_sub(1, std::memory_order_release); }
+
+  // A held slot with pred's table (release it after use), or null: build your own.
+  [[gnu::noinline]] static TableSlot* cached_table(const Rows& pred) noexcept {
     const std::uint64_t key = (std::uint64_t{float_to_bits(pred.scale)} << 32) |
                               (static_cast<std::uint64_t>(static_cast<std::uint32_t>(pred.zero_point) & 0x1ff) << 1) |
                               (pred.type == DType::qi8 ? 1u : 0u);
     for (TableSlot& slot : table_slots) {
-      unsigned st = slot.state.load(std::memory_order_acquire);
-      if (st == 2 && slot.key == key) return &slot;
-      if (st == 0 && slot.state.compare_exchange_strong(st, 1u, std::memory_order_acquire, std::memory_order_relaxed)) {
+      if (!hold(slot)) continue;
+      if (slot.key == key) return &slot;
+      release(&slot);
+    }
+    const std::uint32_t first = next_slot.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < kTableSlots; ++i) {
+      TableSlot& slot = table_slots[(first + i) % kTableSlots];
+      std::uint32_t idle = 0;
+      if (slot.users.compare_exchange_strong(idle, kWriter, std::memory_order_acquire, std::memory_order_relaxed)) {
         build_table(pred, slot.t);
         slot.key = key;
-        slot.state.store(2u, std::memory_order_release);
+        slot.users.store(1, std::memory_order_release);  // the writer's own hold
         return &slot;
       }
     }
     return nullptr;
   }
 
-  // A table in memory (a slot's, or the caller's own when every slot is taken: the same bits).
+  // A table in memory (a slot's, or the caller's own when no slot is idle: the same bits).
   using Table = __m512i[4][4];
   [[gnu::noinline, gnu::target("avx512vbmi")]] static void build_table(const Rows& pred, Table& t) noexcept { byte_table(Quant(pred), 255, t); }
   // The table as the permutes' memory operands, read again per group: hoisted out of the loop,
@@ -204,7 +224,10 @@ struct Q8Logits : RowAccess<A> {
 
   // The table from a slot, or built in a frame of its own (1 KiB) when no slot is free.
   [[gnu::noinline]] static void sparse_q8_logits(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
-    if (const TableSlot* slot = cached_table(pred)) return sparse_q8_run(slot->t, pred, labels, loss);
+    if (TableSlot* slot = cached_table(pred)) {
+      sparse_q8_run(slot->t, pred, labels, loss);
+      return release(slot);
+    }
     sparse_q8_own(pred, labels, loss);
   }
   [[gnu::noinline]] static void sparse_q8_own(const Rows& pred, const std::int32_t* labels, float* loss) noexcept {
@@ -321,7 +344,10 @@ struct Q8Logits : RowAccess<A> {
 
   [[gnu::noinline]] static void categorical_q8_logits(const Rows& pred, const Rows& truth, const LossParams& params,
                                                      float* loss) noexcept {
-    if (const TableSlot* slot = cached_table(pred)) return categorical_q8_run(slot->t, pred, truth, params, loss);
+    if (TableSlot* slot = cached_table(pred)) {
+      categorical_q8_run(slot->t, pred, truth, params, loss);
+      return release(slot);
+    }
     categorical_q8_own(pred, truth, params, loss);
   }
   [[gnu::noinline]] static void categorical_q8_own(const Rows& pred, const Rows& truth, const LossParams& params,
