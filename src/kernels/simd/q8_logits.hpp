@@ -47,7 +47,6 @@ struct Q8Logits : RowAccess<A> {
   using RowAccess<A>::log_any;
   using RowAccess<A>::store_rows;
   using typename RowAccess<A>::QuadRows;
-  using typename RowAccess<A>::QuadRowsPartial;
 
   // Whether a block of predictions takes this file's kernels (the caller checked use_tile).
   static bool q8_logits_rows(const Rows& pred) noexcept {
@@ -84,10 +83,10 @@ struct Q8Logits : RowAccess<A> {
   // The per-call constants and a group's bytes.
   struct Q8Group {
     const std::uint8_t* base;
-    std::size_t total, stride, k_n;  // bytes in the block
+    std::size_t total, stride, k_n;  // total: the block's bytes (no read beyond them)
     __m512i idx;                     // byte 4 r + k: (r mod 8) stride + k
-    __m512i a0, a1, b0, b1;          // the group's two 128-byte windows
-    __mmask16 keep;                  // the last quad's lanes not read yet (lane mod 4 >= K mod 4's shift)
+    __m512i a0, a1, b0, b1;          // the group's two 128-byte windows: rows 0-7, rows 8-15
+    __mmask16 keep;                  // float lanes of the last quad (at K - 4) not read by the whole quads
 
     Q8Group(const Rows& pred) noexcept
         : base(static_cast<const std::uint8_t*>(pred.data)),
