@@ -5,6 +5,7 @@
 //   <- Reductions (reductions.hpp: span sums, max, exp sums, online max-sum)
 //   <- RowAccess (rows.hpp: row chunks, widening, lanes as rows, tiles, quads)
 //   <- Q8Quads (q8_quads.hpp: short quantized rows as byte quads, AVX-512 VBMI + VNNI)
+//   <- Q8Logits (q8_logits.hpp: short int8 logits rows on AVX512-VBMI)
 //   <- SparseRows (sparse_rows.hpp) <- CategoricalRows (categorical_rows.hpp)
 //   <- Kernels (here: logsumexp, log_softmax, widening) and make_table, the ISA's KernelTable.
 // Each level names what it uses from the ones before (using-declarations: they are dependent bases).

@@ -40,6 +40,8 @@ struct CategoricalRows : SparseRows<A> {
   using SparseRows<A>::tail_mask_zero;
   using SparseRows<A>::unread;
   using SparseRows<A>::use_tile;
+  using SparseRows<A>::q8_logits_rows;
+  using SparseRows<A>::categorical_q8_logits;
 
   // Categorical, lanes as rows: per lane the loss. X: Lanes, or TileLanes for tiles of our own.
   template <bool kFast, class X>
@@ -157,7 +159,10 @@ struct CategoricalRows : SparseRows<A> {
   // nor the tiles on top of the spills around get_other.
   [[gnu::noinline]] static void categorical_rows_tiled(const Rows& pred, const Rows& truth, const LossParams& params,
                                                        float* loss) noexcept {
-    if (kCategoricalQuads && (pred.type == DType::f32 || quantized(pred.type)) && truth.type == DType::f32 && pred.classes >= 4) {
+    if (params.from_logits && truth.type == DType::f32 && q8_logits_rows(pred)) {
+      categorical_q8_logits(pred, truth, params, loss);  // short int8 / uint8 logits on AVX512-VBMI (q8_logits.hpp)
+    } else if (kCategoricalQuads && (pred.type == DType::f32 || quantized(pred.type)) && truth.type == DType::f32 &&
+               pred.classes >= 4) {
       // Whole groups, then a last group of fewer rows through the same arithmetic; the rows they
       // leave (see categorical_quads) go row by row, each alone, in a sibling frame.
       for (std::size_t r0 = 0; r0 < pred.rows;) {

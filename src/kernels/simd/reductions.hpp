@@ -180,10 +180,11 @@ struct Reductions : Math<A> {
   }
   static constexpr float kOnePassRange = 64.0f;
 
-  [[gnu::noinline, gnu::target("avx512vbmi")]] static double table_expsum(const std::uint8_t* p, std::size_t n,
-                                                                         const Rows& rows, std::int32_t u_ref,
-                                                                         std::int32_t* u_top) noexcept {
-    const Quant q(rows);
+  // The table of t(b) = exp(z(b) - z_ref), z_ref = z(u_ref), u_ref = 16 j_ref + 15 (see table_expsum), as
+  // four byte planes: t[plane][c] holds byte `plane` of the entries of raw bytes 64 c .. 64 c + 63.
+  // Shared by table_expsum (long rows) and the short rows of kernels/simd/q8_logits.hpp.
+  [[gnu::always_inline, gnu::target("avx512vbmi")]] static inline void byte_table(const Quant& q, std::int32_t u_ref,
+                                                                             __m512i (&t)[4][4]) noexcept {
     // exp(-s i) for i = 15 - lane (lo_rev) and exp(-16 s j) for j = lane (hi), in double: lane by
     // lane the product of the powers w^1, w^2, w^4, w^8 its exponent's bits select (each from w
     // by squarings: relative error under 2^-48), in registers (no table on the stack).
@@ -219,7 +220,6 @@ struct Reductions : Math<A> {
                                               62, 58, 54, 50, 46, 42, 38, 34, 30, 26, 22, 18, 14, 10, 6, 2,  //
                                               61, 57, 53, 49, 45, 41, 37, 33, 29, 25, 21, 17, 13, 9, 5, 1,   //
                                               60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0);
-    __m512i t[4][4];  // t[plane][c]: byte plane of the entries 64 c .. 64 c + 63
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       __m512i x[4];
@@ -249,6 +249,14 @@ struct Reductions : Math<A> {
       t[2][c] = _mm512_shuffle_i64x2(b01, b23, 0x88);
       t[3][c] = _mm512_shuffle_i64x2(b01, b23, 0xDD);
     }
+  }
+
+  [[gnu::noinline, gnu::target("avx512vbmi")]] static double table_expsum(const std::uint8_t* p, std::size_t n,
+                                                                         const Rows& rows, std::int32_t u_ref,
+                                                                         std::int32_t* u_top) noexcept {
+    const Quant q(rows);
+    __m512i t[4][4];  // t[plane][c]: byte plane of the entries 64 c .. 64 c + 63
+    byte_table(q, u_ref, t);
     // The next row (rows.row_stride bytes on; past the block, prefetches are dropped), a line per
     // 64 bytes: its bytes arrive while this row's sum runs from cache, and its max pass finds them
     // there (2048 x 32768 int8 from DRAM, then two passes: 8.6 -> 10.9 G elements/s).

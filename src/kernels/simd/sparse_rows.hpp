@@ -3,12 +3,12 @@
 // Part of the Kernels<A> chain assembled by kernels/simd_kernels.hpp (one copy per ISA namespace).
 #pragma once
 
-#include "kernels/simd/q8_quads.hpp"
+#include "kernels/simd/q8_logits.hpp"
 
 namespace xent::detail::XENT_KERNEL_NS {
 
 template <class A>
-struct SparseRows : Q8Quads<A> {
+struct SparseRows : Q8Logits<A> {
   using typename RowAccess<A>::B;
   using typename RowAccess<A>::F;
   using typename RowAccess<A>::LaneSum;
@@ -37,6 +37,8 @@ struct SparseRows : Q8Quads<A> {
   using RowAccess<A>::span_sum;
   using RowAccess<A>::store_rows;
   using RowAccess<A>::use_tile;
+  using Q8Logits<A>::q8_logits_rows;
+  using Q8Logits<A>::sparse_q8_logits;
 
   // Sparse from probabilities: log(S) - log(p_label), smoothed: (1-ls) nll + ls (log S - L / K).
   static F sparse_probs_loss(const F& s, const F& p_label, const F& log_sum, float ls, float k) noexcept {
@@ -153,6 +155,8 @@ struct SparseRows : Q8Quads<A> {
 #endif
       const std::size_t r0 = sparse_probs_quads(pred, labels, loss);
       if (r0 < pred.rows) sparse_probs_last(pred, r0, labels, loss);  // a sibling frame
+    } else if (params.from_logits && !(params.label_smoothing > 0.0f) && q8_logits_rows(pred)) {
+      sparse_q8_logits(pred, labels, loss);  // short int8 / uint8 logits on AVX512-VBMI (q8_logits.hpp)
     } else {
       sparse_rows_tile(pred, labels, params, loss);
     }
