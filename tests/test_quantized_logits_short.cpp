@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#if !defined(XENT_BARE_METAL)
 #include <thread>
+#endif
 #include <type_traits>
 #include <vector>
 
@@ -200,6 +202,7 @@ TEST_CASE("quantized logits short: weighted sparse and categorical results again
   }
 }
 
+#if !defined(XENT_BARE_METAL)  // no threads on a microcontroller
 TEST_CASE("quantized logits short: threads racing to fill the table cache get the same bits as one thread after") {
   // Scales no other test uses: on AVX512-VBMI the first calls race to fill the table slots (or find
   // them all taken and build their own tables); every way must give the same bits.
@@ -233,3 +236,4 @@ TEST_CASE("quantized logits short: threads racing to fill the table cache get th
     }
   }
 }
+#endif

@@ -50,7 +50,7 @@ std::vector<T> random_bytes(std::mt19937_64& g, std::size_t rows, std::size_t k)
       const int v = i % 3 == 1 ? static_cast<int>(g() % 8) : static_cast<int>(g() % 256);
       q[i * k + c] = static_cast<T>(lo + v);
     }
-    if (i % 3 == 1) q[i * k + g() % k] = static_cast<T>(lo + 255 - static_cast<int>(g() % 4));
+    if (i % 3 == 1) q[i * k + static_cast<std::size_t>(g() % k)] = static_cast<T>(lo + 255 - static_cast<int>(g() % 4));
   }
   return q;
 }
@@ -159,7 +159,7 @@ TEST_CASE("quantized short rows: a one-hot row's categorical loss has the same b
     for (std::size_t rows : {16u, 21u, 40u}) {
       const std::vector<std::int8_t> q = random_bytes<std::int8_t>(g, rows, k);
       std::vector<float> onehot(rows * k, 0.0f);
-      for (std::size_t i = 0; i < rows; ++i) onehot[i * k + g() % k] = 1.0f;
+      for (std::size_t i = 0; i < rows; ++i) onehot[i * k + static_cast<std::size_t>(g() % k)] = 1.0f;
       std::vector<float> mixed = onehot;
       for (std::size_t c = 0; c < k; ++c) mixed[5 * k + c] = 1.0f / static_cast<float>(k);  // row 5: soft
       for (std::size_t c = 0; c < k; ++c) mixed[(rows - 1) * k + c] = c == 0 ? 0.5f : 0.0f;  // last row: not one-hot
