@@ -281,14 +281,13 @@ struct Q8Logits : Q8Quads<A> {
     const float* p;
     std::size_t stride, count;
     [[gnu::always_inline]] F vec(std::size_t c, std::size_t j) const noexcept {
-      __m512 v = _mm512_setzero_ps();
-#pragma GCC unroll 4
-      for (std::size_t b = 0; b < 4; ++b) {
+      const auto quad = [&](std::size_t b) {
         const std::size_t r = 4 * b + j;
-        const __m128 x = _mm_loadu_ps(p + (r < count ? r * stride : 0) + c);
-        v = _mm512_insertf32x4(v, x, static_cast<int>(b));
-      }
-      return v;
+        return _mm_loadu_ps(p + (r < count ? r * stride : 0) + c);
+      };
+      // (the lane of an insert must be a literal for Clang)
+      const __m512 v = _mm512_insertf32x4(_mm512_insertf32x4(_mm512_castps128_ps512(quad(0)), quad(1), 1), quad(2), 2);
+      return _mm512_insertf32x4(v, quad(3), 3);
     }
   };
   template <bool kPartial>
