@@ -80,47 +80,35 @@ struct Q8Logits : Q8Quads<A> {
     f[3] = _mm512_unpackhi_epi16(w1, w3);
   }
 
-  // The per-call constants and a group's bytes.
+  // The per-call constants and a group's bytes, read by Q8Quads's load_group and quad (raw bytes,
+  // natural row order: dword r holds row r).
   struct Q8Group {
     const std::uint8_t* base;
     std::size_t total, stride, k_n;  // total: the block's bytes (no read beyond them)
     __m512i idx;                     // byte 4 r + k: (r mod 8) stride + k
-    __m512i a0, a1, b0, b1;          // the group's two 128-byte windows: rows 0-7, rows 8-15
+    __m512i w[4];                    // the group's two 128-byte windows: rows 0-7, rows 8-15
     __mmask16 keep;                  // float lanes of the last quad (at K - 4) not read by the whole quads
 
-    Q8Group(const Rows& pred) noexcept
+    [[gnu::always_inline, gnu::target("avx512vbmi")]] Q8Group(const Rows& pred) noexcept
         : base(static_cast<const std::uint8_t*>(pred.data)),
           total((pred.rows - 1) * pred.row_stride + pred.classes),
           stride(pred.row_stride),
-          k_n(pred.classes) {
-      alignas(64) std::uint8_t ix[64];
-      for (std::size_t j = 0; j < 64; ++j) ix[j] = static_cast<std::uint8_t>((j / 4 % 8) * stride + j % 4);
-      idx = _mm512_load_si512(ix);
+          k_n(pred.classes),
+          idx(Q8Quads<A>::template quad_index<true>(pred.row_stride)) {
       const std::size_t shift = (k_n & ~std::size_t{3}) - (k_n - 4);  // lanes of the last quad read already
       keep = 0;
       for (unsigned l = 0; l < 16; ++l) keep = static_cast<__mmask16>(keep | ((l % 4 >= shift ? 1u : 0u) << l));
     }
-    [[gnu::always_inline]] __m512i window(std::size_t off) const noexcept {
-      const std::size_t left = off < total ? total - off : 0;
-      const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
-      return _mm512_maskz_loadu_epi8(m, left != 0 ? base + off : base);
-    }
-    [[gnu::always_inline]] void load(std::size_t r0) noexcept {
-      const std::size_t g = r0 * stride;
-      a0 = window(g);
-      a1 = window(g + 64);
-      b0 = window(g + 8 * stride);
-      b1 = window(g + 8 * stride + 64);
+    [[gnu::always_inline, gnu::target("avx512vbmi")]] void load(std::size_t r0) noexcept {
+      Q8Quads<A>::load_group(base, r0 * stride, stride, total, _mm512_setzero_si512(), w);
     }
     // Byte 4 r + k: class c + k of row r.
     [[gnu::always_inline, gnu::target("avx512vbmi")]] __m512i quad(std::size_t c) const noexcept {
-      const __m512i ic = _mm512_add_epi8(idx, _mm512_set1_epi8(static_cast<char>(c)));
-      return _mm512_mask_blend_epi64(0xF0, _mm512_permutex2var_epi8(a0, ic, a1), _mm512_permutex2var_epi8(b0, ic, b1));
+      return Q8Quads<A>::template quad<true>(w, _mm512_add_epi8(idx, _mm512_set1_epi8(static_cast<char>(c))));
     }
     // Byte 4 r of dword r: the byte at offset (r mod 8) stride + low byte of off's dword r.
     [[gnu::always_inline, gnu::target("avx512vbmi")]] __m512i pick(const __m512i& off) const noexcept {
-      return _mm512_and_si512(_mm512_mask_blend_epi64(0xF0, _mm512_permutex2var_epi8(a0, off, a1), _mm512_permutex2var_epi8(b0, off, b1)),
-                              _mm512_set1_epi32(0xff));
+      return _mm512_and_si512(Q8Quads<A>::template quad<true>(w, off), _mm512_set1_epi32(0xff));
     }
   };
 

@@ -64,12 +64,11 @@ struct Q8Quads : RowAccess<A> {
     std::size_t nq;
   };
 
-  // Per call (the metrics call per block of 16-64 rows, so all in registers, no scalar loop).
-  template <bool kNatural, std::size_t N>
-  [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static void quad_setup(std::size_t k_n, std::size_t stride,
-                                                                                     QuadSetup<N>& st) noexcept {
-    st.nq = N < 4 ? N : (k_n + 3) / 4;  // N < 4: the caller dispatched on it
-    // Byte 16 L + 4 d + j: j, and its row within the window (4 (L % 2) + d, or 4 (d % 2) + L).
+  // The permute index of the quad at class 0 (add c for the quad at c): byte 16 L + 4 d + j is
+  // (its row within the window) * stride + j, the row 4 (L % 2) + d (kNatural) or 4 (d % 2) + L.
+  // In registers (the metrics call per block of 16-64 rows: no scalar loop per call).
+  template <bool kNatural>
+  [[gnu::always_inline, gnu::target("avx512vbmi")]] static __m512i quad_index(std::size_t stride) noexcept {
     const __m512i jv = _mm512_set1_epi32(0x03020100);
     const __m512i rows = kNatural ? _mm512_set_epi32(0x07070707, 0x06060606, 0x05050505, 0x04040404, 0x03030303, 0x02020202,
                                                      0x01010101, 0, 0x07070707, 0x06060606, 0x05050505, 0x04040404,
@@ -78,7 +77,16 @@ struct Q8Quads : RowAccess<A> {
                                                      0x06060606, 0x02020202, 0x05050505, 0x01010101, 0x05050505, 0x01010101,
                                                      0x04040404, 0, 0x04040404, 0);
     // row * stride <= 112: a 16-bit product per byte pair leaves each byte its own
-    const __m512i base = _mm512_add_epi8(_mm512_mullo_epi16(rows, _mm512_set1_epi16(static_cast<short>(stride))), jv);
+    return _mm512_add_epi8(_mm512_mullo_epi16(rows, _mm512_set1_epi16(static_cast<short>(stride))), jv);
+  }
+
+  // Per call: each quad's index and classes, and the last quad's bytes not read already.
+  template <bool kNatural, std::size_t N>
+  [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static void quad_setup(std::size_t k_n, std::size_t stride,
+                                                                                     QuadSetup<N>& st) noexcept {
+    st.nq = N < 4 ? N : (k_n + 3) / 4;  // N < 4: the caller dispatched on it
+    const __m512i jv = _mm512_set1_epi32(0x03020100);
+    const __m512i base = quad_index<kNatural>(stride);
     st.fresh = _mm512_cmpge_epu8_mask(jv, _mm512_set1_epi8(static_cast<char>(4 * st.nq - k_n)));  // bytes j < 4 nq - K: read
 #pragma GCC unroll 4
     for (std::size_t q = 0; q < N; ++q) {
@@ -90,8 +98,8 @@ struct Q8Quads : RowAccess<A> {
   }
 
   // The four 64-byte loads of the group at byte offset g (of `bytes` in the block), XORed with flip
-  // (int8 -> u = q + 128: one unsigned arithmetic for both types).
-  [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static void load_group(const std::uint8_t* base, std::size_t g,
+  // (int8 -> u = q + 128: one unsigned arithmetic for both types; zero keeps the raw bytes).
+  [[gnu::always_inline, gnu::target("avx512vbmi")]] static void load_group(const std::uint8_t* base, std::size_t g,
                                                                                      std::size_t stride, std::size_t bytes,
                                                                                      __m512i flip, __m512i (&w)[4]) noexcept {
     const std::size_t h = g + 8 * stride;
@@ -112,7 +120,7 @@ struct Q8Quads : RowAccess<A> {
   }
 
   template <bool kNatural>
-  [[gnu::always_inline, gnu::target("avx512vbmi,avx512vnni")]] static __m512i quad(const __m512i (&w)[4], const __m512i& idx) noexcept {
+  [[gnu::always_inline, gnu::target("avx512vbmi")]] static __m512i quad(const __m512i (&w)[4], const __m512i& idx) noexcept {
     const __m512i a = _mm512_permutex2var_epi8(w[0], idx, w[1]), b = _mm512_permutex2var_epi8(w[2], idx, w[3]);
     return kNatural ? _mm512_mask_blend_epi64(0xf0, a, b) : _mm512_mask_blend_epi32(0xcccc, a, b);
   }
